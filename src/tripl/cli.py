@@ -1,0 +1,143 @@
+"""tripl-server: serve | worker | migrate | create-user."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+
+from tripl.config import Settings
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from tripl.app import create_app
+    from tripl.core.context import build_context
+    from tripl.core.migrate import upgrade
+    from tripl.workspace.users.service import count_users
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    context = build_context(settings)
+    upgrade(context.db.engine)
+    app = create_app(context=context)
+    app.state.start_worker = settings.run_worker_in_process and not args.no_worker
+    with context.db.sessions() as db:
+        has_users = count_users(db) > 0
+    url = f"http://{host}:{port}"
+    print(f"tripl is starting on {url}  (API docs: {url}/docs)")
+    print(f"  metadata database: {context.db.engine.url.render_as_string(hide_password=True)}")
+    print(f"  job queue: {context.queue.backend}" + (" with in-process workers" if app.state.start_worker else ""))
+    if not has_users:
+        print(
+            "  next: create the first account (it becomes the owner):\n"
+            f"    curl -X POST {url}/api/v1/auth/register -H 'content-type: application/json' \\\n"
+            "      -d '{\"email\": \"you@example.com\", \"password\": \"a-long-passphrase\"}'\n"
+            "    or: tripl-server create-user --email you@example.com --role owner"
+        )
+    sys.stdout.flush()
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), proxy_headers=False)
+    return 0
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from tripl.core.context import build_context
+
+    context = build_context(settings)
+    print(f"tripl worker: {args.threads} threads on the {context.queue.backend} queue")
+    context.queue.run_consumer_forever(args.threads, periodic=not args.no_periodic)
+    return 0
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from tripl.core.db import Database
+    from tripl.core.migrate import upgrade
+
+    settings.ensure_data_dir()
+    db = Database(settings.resolved_database_url)
+    upgrade(db.engine)
+    print("database is at the latest schema")
+    return 0
+
+
+def _create_user(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from tripl.core.db import Database
+    from tripl.core.errors import DomainError
+    from tripl.core.migrate import upgrade
+    from tripl.workspace.auth.service import normalise_email, register
+    from tripl.workspace.users.models import User, UserRole
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif args.password is not None:
+        password = args.password
+    else:
+        password = getpass.getpass("Password: ")
+    if not 8 <= len(password) <= 255:
+        print("error: the password must be 8 to 255 characters", file=sys.stderr)
+        return 2
+    settings.ensure_data_dir()
+    db = Database(settings.resolved_database_url)
+    upgrade(db.engine)
+    try:
+        with db.transaction() as session:
+            # The command line is trusted: it may create accounts while sign-up is disabled.
+            existing = session.scalar(select(User).where(User.email == normalise_email(args.email)))
+            if existing is not None:
+                print(f"error: {args.email} already has an account", file=sys.stderr)
+                return 1
+            user = register(
+                session, settings.model_copy(update={"registration_mode": "open"}),
+                email=args.email, password=password, name=args.name,
+            )
+            if args.role:
+                user.role = UserRole(args.role)
+            print(f"created {user.email} with role {user.role.value}")
+    except DomainError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tripl-server", description="tripl tracking-plan service")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the API (and in-process workers) after migrating")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--no-worker", action="store_true", help="do not consume jobs in this process")
+    serve.set_defaults(handler=_serve)
+
+    worker = sub.add_parser("worker", help="consume background jobs (use with TRIPL_QUEUE_URL=redis://…)")
+    worker.add_argument("--threads", type=int, default=2)
+    worker.add_argument("--no-periodic", action="store_true", help="do not schedule periodic jobs here")
+    worker.set_defaults(handler=_worker)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.set_defaults(handler=_migrate)
+
+    create_user = sub.add_parser("create-user", help="create an account without the web UI")
+    create_user.add_argument("--email", required=True)
+    create_user.add_argument("--name")
+    create_user.add_argument("--role", choices=["owner", "editor", "viewer"])
+    secret = create_user.add_mutually_exclusive_group()
+    secret.add_argument("--password", help="prefer --password-stdin: arguments show up in process lists")
+    secret.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    create_user.set_defaults(handler=_create_user)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return int(args.handler(settings, args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

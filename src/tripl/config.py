@@ -1,0 +1,85 @@
+"""Instance configuration: one Settings object, read from TRIPL_* environment variables.
+
+Secrets that the embedded default needs (session signing key, encryption key) are generated
+into the data directory on first start, so a fresh install works without any configuration
+and keeps working across restarts.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from cryptography.fernet import Fernet
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRIPL_", env_file=None, extra="ignore")
+
+    data_dir: Path = Path("var")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default is a SQLite file in the data directory"
+    )
+    queue_url: str | None = Field(
+        default=None, description="redis://… for a shared queue; default is a SQLite queue file"
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    base_url: str | None = None
+    worker_threads: int = 2
+    run_worker_in_process: bool = True
+
+    secret_key: str | None = None
+    encryption_key: str | None = None
+
+    session_cookie_name: str = "tripl_session"
+    session_cookie_secure: bool = False
+    session_ttl_hours: int = Field(default=168, ge=1)
+    registration_mode: Literal["open", "disabled"] = "open"
+    trusted_origins: list[str] = Field(default_factory=list)
+    trusted_proxies: list[str] = Field(default_factory=list)
+    login_rate_limit_per_minute: int = Field(default=5, ge=1)
+    register_rate_limit_per_hour: int = Field(default=3, ge=1)
+
+    photo_max_bytes: int = 10 * 1024 * 1024
+    log_level: str = "INFO"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'tripl.db').resolve()}"
+
+    @property
+    def resolved_queue_url(self) -> str:
+        if self.queue_url:
+            return self.queue_url
+        return f"sqlite:///{(self.data_dir / 'queue.db').resolve()}"
+
+    @cached_property
+    def resolved_secret_key(self) -> str:
+        return self.secret_key or self._generated_secret("secret_key", lambda: secrets.token_urlsafe(48))
+
+    @cached_property
+    def resolved_encryption_key(self) -> str:
+        return self.encryption_key or self._generated_secret(
+            "encryption_key", lambda: Fernet.generate_key().decode()
+        )
+
+    def ensure_data_dir(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+    def _generated_secret(self, name: str, make: Callable[[], str]) -> str:
+        self.ensure_data_dir()
+        path = self.data_dir / name
+        if path.exists():
+            return path.read_text().strip()
+        value = make()
+        path.touch(mode=0o600)
+        path.write_text(value)
+        return value

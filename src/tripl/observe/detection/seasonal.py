@@ -1,0 +1,100 @@
+"""Seasonal profile: a time-of-day shape times a day-of-week factor, estimated robustly.
+
+The profile is multiplicative and has mean 1, so `count / profile` is a deseasonalised level. Both
+factors are medians across cycles (days, weeks) of each cycle normalised by its own level, so an
+outage or a spike in one cycle barely moves them, and a level shift between cycles does not either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tripl.observe.detection.robust import nanmedian_last
+from tripl.observe.detection.series import FloatArray, IntArray, weekday_hour
+
+DAY = 86400
+MIN_CYCLES = 2
+# Phases whose share of traffic is below this carry no usable level information.
+MIN_SHAPE = 0.02
+
+
+def _fold(values: FloatArray, phase0: int, period: int) -> FloatArray:
+    """(k, n) -> (k, cycles, period), padding with NaN so that column p is always phase p."""
+    k, n = values.shape
+    cycles = -(-(phase0 + n) // period)
+    out = np.full((k, cycles * period), np.nan)
+    out[:, phase0 : phase0 + n] = values
+    return out.reshape(k, cycles, period)
+
+
+def _shape_given_levels(folded: FloatArray, levels: FloatArray) -> FloatArray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.where((levels > 0)[..., None], folded / levels[..., None], np.nan)
+    shape, _ = nanmedian_last(np.swapaxes(ratios, 1, 2))
+    shape = np.where(np.isnan(shape), 1.0, shape)
+    mean = shape.mean(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(mean > 0, shape / mean, 1.0)
+
+
+def _cycle_levels(folded: FloatArray, shape: FloatArray) -> FloatArray:
+    """Level of each cycle with at least half its phases present: sum(counts) / sum(shape) over them."""
+    present = ~np.isnan(folded)
+    period = folded.shape[-1]
+    usable = present.sum(axis=-1) * 2 >= period
+    shape_mass = np.where(present, shape[:, None, :], 0.0).sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        levels = np.nansum(folded, axis=-1) / shape_mass
+    return np.where(usable & (shape_mass > 0), levels, np.nan)
+
+
+def period_shape(folded: FloatArray) -> tuple[FloatArray, FloatArray, np.ndarray]:
+    """Shape per phase (k, period), level per cycle (k, cycles), and which rows had enough cycles.
+
+    First pass: only complete cycles, levelled by their mean. Second pass: every cycle at least half
+    present, levelled against the first-pass shape (so a partial first or last day still counts).
+    """
+    first_levels = folded.mean(axis=-1)  # NaN unless the cycle is complete
+    enough = np.count_nonzero(first_levels > 0, axis=-1) >= MIN_CYCLES
+    shape = _shape_given_levels(folded, first_levels)
+    shape = _shape_given_levels(folded, _cycle_levels(folded, shape))
+    shape = np.where(enough[:, None], shape, 1.0)
+    return shape, _cycle_levels(folded, shape), enough
+
+
+@dataclass(frozen=True)
+class SeasonalProfile:
+    """Multiplicative profile per series: day_shape over the buckets of a day, week_shape over weekdays."""
+
+    step: int
+    day_shape: FloatArray | None  # (k, buckets per day)
+    week_shape: FloatArray | None  # (k, 7), Monday first
+
+    def at(self, epochs: IntArray, k: int) -> FloatArray:
+        out = np.ones((k, epochs.size))
+        if self.day_shape is not None:
+            out *= self.day_shape[:, (epochs % DAY) // self.step]
+        if self.week_shape is not None:
+            weekday, _ = weekday_hour(epochs)
+            out *= self.week_shape[:, weekday]
+        return out
+
+
+def fit_profile(values: FloatArray, start: int, step: int) -> SeasonalProfile:
+    """Estimate the profile of (k, n) counts (NaN = not usable) on a grid starting at `start`."""
+    k = values.shape[0]
+    first_day = start // DAY
+    if step >= 7 * DAY:
+        return SeasonalProfile(step, None, None)
+    if step >= DAY:
+        weekday = int((first_day + 3) % 7)
+        week_shape, _, ok = period_shape(_fold(values, weekday, 7))
+        return SeasonalProfile(step, None, week_shape if ok.any() else None)
+    per_day = DAY // step
+    day_shape, day_levels, ok_day = period_shape(_fold(values, int((start % DAY) // step), per_day))
+    if not ok_day.any():
+        return SeasonalProfile(step, None, None)
+    week_shape, _, ok_week = period_shape(_fold(day_levels, int((first_day + 3) % 7), 7))
+    return SeasonalProfile(step, day_shape, week_shape if ok_week.any() else None)

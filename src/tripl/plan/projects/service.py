@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from tripl.core.errors import Conflict
+from tripl.plan.branches.service import create_main_branch
+from tripl.plan.projects.models import Project
+from tripl.plan.projects.schemas import ProjectResponse, ProjectSummary
+from tripl.workspace.audit import service as audit
+from tripl.workspace.users.models import User
+
+
+def list_projects(db: Session) -> list[Project]:
+    return list(db.scalars(select(Project).order_by(Project.name, Project.id)))
+
+
+def _ensure_slug_free(db: Session, slug: str, except_id: uuid.UUID | None = None) -> None:
+    query = select(Project.id).where(Project.slug == slug)
+    if except_id is not None:
+        query = query.where(Project.id != except_id)
+    if db.scalar(query) is not None:
+        raise Conflict(f"Project slug '{slug}' already exists")
+
+
+def create_project(db: Session, actor: User, *, name: str, slug: str, description: str) -> Project:
+    _ensure_slug_free(db, slug)
+    project = Project(name=name, slug=slug, description=description, created_by=actor.id)
+    db.add(project)
+    db.flush()
+    create_main_branch(db, project, actor.id)
+    audit.record(
+        db, actor, "project.create", target_type="project", target_id=project.id, target_name=name,
+        project_id=project.id, project_slug=slug, payload={"name": name, "slug": slug},
+    )
+    return project
+
+
+def update_project(db: Session, actor: User, project: Project, changes: dict[str, Any]) -> Project:
+    if "slug" in changes and changes["slug"] != project.slug:
+        _ensure_slug_free(db, changes["slug"], project.id)
+    if changes.get("description", "") is None:
+        changes["description"] = ""
+    for field, value in changes.items():
+        setattr(project, field, value)
+    db.flush()
+    audit.record(
+        db, actor, "project.update", target_type="project", target_id=project.id, target_name=project.name,
+        project_id=project.id, project_slug=project.slug, payload=changes,
+    )
+    return project
+
+
+def delete_project(db: Session, actor: User, project: Project) -> None:
+    audit.record(
+        db, actor, "project.delete", target_type="project", target_id=project.id, target_name=project.name,
+        project_id=project.id, project_slug=project.slug,
+    )
+    # Rows of the project go with it through ON DELETE CASCADE foreign keys, in this transaction.
+    db.execute(delete(Project).where(Project.id == project.id))
+
+
+def summaries(db: Session, project_ids: list[uuid.UUID]) -> dict[uuid.UUID, ProjectSummary]:
+    """Summary counts for many projects with a fixed number of grouped queries.
+
+    Each area that owns countable rows contributes its counts here as it is built.
+    """
+    return {pid: ProjectSummary() for pid in project_ids}
+
+
+def to_response(db: Session, projects: list[Project]) -> list[ProjectResponse]:
+    by_id = summaries(db, [p.id for p in projects])
+    return [
+        ProjectResponse.model_validate(
+            {
+                "id": p.id,
+                "name": p.name,
+                "slug": p.slug,
+                "description": p.description,
+                "created_at": p.created_at,
+                "updated_at": p.updated_at,
+                "summary": by_id[p.id],
+            }
+        )
+        for p in projects
+    ]

@@ -1,0 +1,158 @@
+"""Who is calling, and may they? Declared per route with the gates at the bottom.
+
+Credentials are checked in the contract's order: an `Authorization: Bearer` API key is
+authoritative when present (no fallback to the cookie), else the session cookie. A
+project-bound key may only reach routes whose path carries that project's `{slug}`.
+
+Every mutating route must depend on one of WRITE_GATES; tests/test_route_gates.py walks the
+app and fails otherwise, so a new route cannot forget its gate.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+
+from tripl.core.db import utcnow
+from tripl.core.deps import SAFE_METHODS, Context, DbSession
+from tripl.core.errors import Forbidden, Unauthorized
+from tripl.core.http import request_origin_allowed
+from tripl.core.security import keyed_hash, sha256_hex
+from tripl.plan.projects.models import Project
+from tripl.workspace.api_keys.models import ApiKey, ApiKeyScope
+from tripl.workspace.users.models import User, UserRole, UserSession
+
+API_KEY_PREFIX = "tk_"
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+@dataclass
+class Principal:
+    user: User
+    api_key: ApiKey | None = None
+
+    @property
+    def role(self) -> UserRole:
+        return self.user.role
+
+    @property
+    def can_write(self) -> bool:
+        return self.api_key is None or self.api_key.scope == ApiKeyScope.write
+
+    @property
+    def bound_project_id(self) -> uuid.UUID | None:
+        return self.api_key.project_id if self.api_key else None
+
+
+def get_principal(request: Request, db: DbSession, ctx: Context) -> Principal:
+    authorization = request.headers.get("authorization", "")
+    if authorization[:7].lower() == "bearer " and authorization[7:].strip():
+        return _principal_from_api_key(request, db, authorization[7:].strip())
+    return _principal_from_cookie(request, db, ctx)
+
+
+def _principal_from_api_key(request: Request, db: DbSession, token: str) -> Principal:
+    invalid = Unauthorized("Invalid or expired API key")
+    if not token.startswith(API_KEY_PREFIX):
+        raise invalid
+    row = db.execute(
+        select(ApiKey, User, Project.slug)
+        .join(User, User.id == ApiKey.user_id)
+        .outerjoin(Project, Project.id == ApiKey.project_id)
+        .where(ApiKey.token_hash == sha256_hex(token))
+    ).first()
+    if row is None:
+        raise invalid
+    key, user, bound_slug = row
+    now = utcnow()
+    if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
+        raise invalid
+    if key.project_id is not None:
+        slug = request.path_params.get("slug")
+        if slug is None:
+            raise Forbidden("API key is scoped to a single project")
+        if slug != bound_slug:
+            raise Forbidden("API key is not authorized for this project")
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        key.last_used_at = now
+    return Principal(user=user, api_key=key)
+
+
+def _principal_from_cookie(request: Request, db: DbSession, ctx: Context) -> Principal:
+    token = request.cookies.get(ctx.settings.session_cookie_name)
+    if not token:
+        raise Unauthorized()
+    row = db.execute(
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == keyed_hash(ctx.settings.resolved_secret_key, token))
+    ).first()
+    if row is None or row[0].expires_at <= utcnow():
+        raise Unauthorized()
+    if request.method not in SAFE_METHODS and not request_origin_allowed(
+        request, ctx.settings.trusted_origins
+    ):
+        raise Forbidden("Cross-site request refused: Origin or Referer must match this site")
+    return Principal(user=row[1])
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def _need_role(principal: Principal, role: UserRole) -> None:
+    if principal.role.rank < role.rank:
+        raise Forbidden(f"{role.value.capitalize()} role required")
+
+
+def _need_write(principal: Principal) -> None:
+    if not principal.can_write:
+        raise Forbidden("API key has read-only scope")
+
+
+def require_viewer(principal: CurrentPrincipal) -> Principal:
+    """Any signed-in user; read-only."""
+    return principal
+
+
+def require_viewer_query(principal: CurrentPrincipal) -> Principal:
+    """A POST that only reads (a query with a body); read keys may call it."""
+    return principal
+
+
+def require_member_write(principal: CurrentPrincipal) -> Principal:
+    """Any role may change their own things (their API keys, their session)."""
+    _need_write(principal)
+    return principal
+
+
+def require_editor(principal: CurrentPrincipal) -> Principal:
+    _need_write(principal)
+    _need_role(principal, UserRole.editor)
+    return principal
+
+
+def require_owner(principal: CurrentPrincipal) -> Principal:
+    _need_write(principal)
+    _need_role(principal, UserRole.owner)
+    return principal
+
+
+def require_owner_read(principal: CurrentPrincipal) -> Principal:
+    """Owner-only reads (audit log, instance settings)."""
+    _need_role(principal, UserRole.owner)
+    return principal
+
+
+Viewer = Annotated[Principal, Depends(require_viewer)]
+ViewerQuery = Annotated[Principal, Depends(require_viewer_query)]
+Member = Annotated[Principal, Depends(require_member_write)]
+Editor = Annotated[Principal, Depends(require_editor)]
+Owner = Annotated[Principal, Depends(require_owner)]
+OwnerRead = Annotated[Principal, Depends(require_owner_read)]
+
+WRITE_GATES = frozenset({require_member_write, require_editor, require_owner, require_viewer_query})
