@@ -66,35 +66,43 @@ def period_shape(folded: FloatArray) -> tuple[FloatArray, FloatArray, np.ndarray
 
 @dataclass(frozen=True)
 class SeasonalProfile:
-    """Multiplicative profile per series: day_shape over the buckets of a day, week_shape over weekdays."""
+    """Multiplicative profile per series: day_shape over the buckets of a day, week_shape over weekdays.
+
+    A factor that could not be estimated (too few cycles, or an interval of a day or more for
+    day_shape) is all ones.
+    """
 
     step: int
-    day_shape: FloatArray | None  # (k, buckets per day)
-    week_shape: FloatArray | None  # (k, 7), Monday first
+    day_shape: FloatArray  # (k, buckets per day), (k, 1) for intervals of a day or more
+    week_shape: FloatArray  # (k, 7), Monday first
 
-    def at(self, epochs: IntArray, k: int) -> FloatArray:
-        out = np.ones((k, epochs.size))
-        if self.day_shape is not None:
-            out *= self.day_shape[:, (epochs % DAY) // self.step]
-        if self.week_shape is not None:
-            weekday, _ = weekday_hour(epochs)
-            out *= self.week_shape[:, weekday]
-        return out
+    def at(self, epochs: IntArray) -> FloatArray:
+        weekday, _ = weekday_hour(epochs)
+        phase = (epochs % DAY) // self.step if self.day_shape.shape[1] > 1 else np.zeros_like(epochs)
+        return self.day_shape[:, phase] * self.week_shape[:, weekday]
+
+    def row(self, i: int) -> SeasonalProfile:
+        return SeasonalProfile(self.step, self.day_shape[i : i + 1], self.week_shape[i : i + 1])
+
+    @staticmethod
+    def concat(parts: list[SeasonalProfile]) -> SeasonalProfile:
+        return SeasonalProfile(
+            parts[0].step,
+            np.concatenate([p.day_shape for p in parts]),
+            np.concatenate([p.week_shape for p in parts]),
+        )
 
 
 def fit_profile(values: FloatArray, start: int, step: int) -> SeasonalProfile:
     """Estimate the profile of (k, n) counts (NaN = not usable) on a grid starting at `start`."""
     k = values.shape[0]
-    first_day = start // DAY
+    first_weekday = int((start // DAY + 3) % 7)
+    flat_week = np.ones((k, 7))
     if step >= 7 * DAY:
-        return SeasonalProfile(step, None, None)
+        return SeasonalProfile(step, np.ones((k, 1)), flat_week)
     if step >= DAY:
-        weekday = int((first_day + 3) % 7)
-        week_shape, _, ok = period_shape(_fold(values, weekday, 7))
-        return SeasonalProfile(step, None, week_shape if ok.any() else None)
-    per_day = DAY // step
-    day_shape, day_levels, ok_day = period_shape(_fold(values, int((start % DAY) // step), per_day))
-    if not ok_day.any():
-        return SeasonalProfile(step, None, None)
-    week_shape, _, ok_week = period_shape(_fold(day_levels, int((first_day + 3) % 7), 7))
-    return SeasonalProfile(step, day_shape, week_shape if ok_week.any() else None)
+        week_shape, _, _ = period_shape(_fold(values, first_weekday, 7))
+        return SeasonalProfile(step, np.ones((k, 1)), week_shape)
+    day_shape, day_levels, _ = period_shape(_fold(values, int((start % DAY) // step), DAY // step))
+    week_shape, _, _ = period_shape(_fold(day_levels, first_weekday, 7))
+    return SeasonalProfile(step, day_shape, week_shape)
