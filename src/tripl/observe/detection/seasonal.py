@@ -64,45 +64,68 @@ def period_shape(folded: FloatArray) -> tuple[FloatArray, FloatArray, np.ndarray
     return shape, _cycle_levels(folded, shape), enough
 
 
+def _weekday_correction(folded: FloatArray, shape: FloatArray, levels: FloatArray, first_weekday: int) -> FloatArray:
+    """(k, 7, period) factors for weekday-specific day shapes (weekend mornings start later, ...).
+
+    Each day is divided by its own level times the pooled shape; the median of those ratios over the
+    same weekday of several weeks is the correction; with one week only it stays 1, since a single
+    odd day would decide it.
+    """
+    k, days, period = folded.shape
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = folded / (levels[..., None] * shape[:, None, :])
+    ratios[~np.isfinite(ratios)] = np.nan
+    weeks = -(-(first_weekday + days) // 7)
+    by_weekday = np.full((k, weeks * 7, period), np.nan)
+    by_weekday[:, first_weekday : first_weekday + days] = ratios
+    by_weekday = by_weekday.reshape(k, weeks, 7, period).transpose(0, 2, 3, 1)
+    correction, count = nanmedian_last(by_weekday)
+    # From two weeks take the ratio nearer 1: a real weekday pattern shows in both weeks, while a
+    # one-off anomaly shows in one only.
+    pair = np.sort(by_weekday, axis=-1)[..., :2]
+    nearer = np.where(np.abs(np.log(pair[..., 0])) <= np.abs(np.log(pair[..., 1])), pair[..., 0], pair[..., 1])
+    correction = np.where(count >= 3, correction, np.where(count == 2, nearer, 1.0))
+    weight = shape[:, None, :]
+    return correction * weight.sum(-1, keepdims=True) / (correction * weight).sum(-1, keepdims=True)
+
+
 @dataclass(frozen=True)
 class SeasonalProfile:
-    """Multiplicative profile per series: day_shape over the buckets of a day, week_shape over weekdays.
+    """Multiplicative profile per series: table[series, weekday (Monday=0), bucket of the day], mean 1.
 
-    A factor that could not be estimated (too few cycles, or an interval of a day or more for
-    day_shape) is all ones.
+    Intervals of a day or more have one bucket per day; a factor that could not be estimated (too
+    few cycles) is flat.
     """
 
     step: int
-    day_shape: FloatArray  # (k, buckets per day), (k, 1) for intervals of a day or more
-    week_shape: FloatArray  # (k, 7), Monday first
+    table: FloatArray  # (k, 7, buckets per day)
 
     def at(self, epochs: IntArray) -> FloatArray:
         weekday, _ = weekday_hour(epochs)
-        phase = (epochs % DAY) // self.step if self.day_shape.shape[1] > 1 else np.zeros_like(epochs)
-        return self.day_shape[:, phase] * self.week_shape[:, weekday]
+        per_day = self.table.shape[2]
+        phase = (epochs % DAY) // self.step if per_day > 1 else np.zeros_like(epochs)
+        return self.table[:, weekday, phase]
 
     def row(self, i: int) -> SeasonalProfile:
-        return SeasonalProfile(self.step, self.day_shape[i : i + 1], self.week_shape[i : i + 1])
+        return SeasonalProfile(self.step, self.table[i : i + 1])
 
     @staticmethod
     def concat(parts: list[SeasonalProfile]) -> SeasonalProfile:
-        return SeasonalProfile(
-            parts[0].step,
-            np.concatenate([p.day_shape for p in parts]),
-            np.concatenate([p.week_shape for p in parts]),
-        )
+        return SeasonalProfile(parts[0].step, np.concatenate([p.table for p in parts]))
 
 
 def fit_profile(values: FloatArray, start: int, step: int) -> SeasonalProfile:
     """Estimate the profile of (k, n) counts (NaN = not usable) on a grid starting at `start`."""
     k = values.shape[0]
     first_weekday = int((start // DAY + 3) % 7)
-    flat_week = np.ones((k, 7))
     if step >= 7 * DAY:
-        return SeasonalProfile(step, np.ones((k, 1)), flat_week)
+        return SeasonalProfile(step, np.ones((k, 7, 1)))
     if step >= DAY:
         week_shape, _, _ = period_shape(_fold(values, first_weekday, 7))
-        return SeasonalProfile(step, np.ones((k, 1)), week_shape)
-    day_shape, day_levels, _ = period_shape(_fold(values, int((start % DAY) // step), DAY // step))
+        return SeasonalProfile(step, week_shape[:, :, None])
+    folded = _fold(values, int((start % DAY) // step), DAY // step)
+    day_shape, day_levels, _ = period_shape(folded)
     week_shape, _, _ = period_shape(_fold(day_levels, first_weekday, 7))
-    return SeasonalProfile(step, day_shape, week_shape)
+    correction = _weekday_correction(folded, day_shape, day_levels, first_weekday)
+    table = day_shape[:, None, :] * week_shape[:, :, None] * correction
+    return SeasonalProfile(step, table / table.mean(axis=(1, 2), keepdims=True))
