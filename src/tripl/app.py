@@ -17,7 +17,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tripl.config import Settings
 from tripl.core.context import TriplContext, build_context
 from tripl.core.errors import DomainError
+from tripl.plan.event_types.router import router as event_types_router
+from tripl.plan.events.router import router as events_router
+from tripl.plan.fields.router import router as fields_router
+from tripl.plan.meta_fields.router import router as meta_fields_router
+from tripl.plan.owners.router import router as owners_router
 from tripl.plan.projects.router import router as projects_router
+from tripl.plan.relations.router import router as relations_router
+from tripl.workspace.activity.router import router as activity_router
 from tripl.workspace.api_keys.router import router as api_keys_router
 from tripl.workspace.audit.router import router as audit_router
 from tripl.workspace.auth.router import router as auth_router
@@ -32,6 +39,13 @@ ROUTERS: list[APIRouter] = [
     api_keys_router,
     audit_router,
     projects_router,
+    event_types_router,
+    fields_router,
+    owners_router,
+    meta_fields_router,
+    relations_router,
+    events_router,
+    activity_router,
 ]
 
 

@@ -46,7 +46,15 @@ class Settings(BaseSettings):
     login_rate_limit_per_minute: int = Field(default=5, ge=1)
     register_rate_limit_per_hour: int = Field(default=3, ge=1)
 
-    photo_max_bytes: int = 10 * 1024 * 1024
+    photo_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    photo_storage_backend: Literal["local", "gcs"] = "local"
+    gcs_bucket: str | None = None
+    gcs_endpoint: str | None = Field(
+        default=None, description="Storage API endpoint for emulators; requests are then anonymous"
+    )
+    gcs_credentials_file: str | None = Field(
+        default=None, description="Service account JSON; default is the environment's credentials"
+    )
     log_level: str = "INFO"
 
     @property

@@ -8,10 +8,12 @@ from typing import Any
 from sqlalchemy import select
 
 from tripl.core.context import TriplContext
-from tripl.plan.branches.models import BranchKind, PlanBranch
+from tripl.plan.branches.models import BranchKind, BranchStatus, PlanBranch
 from tripl.plan.event_types.models import EventType
 from tripl.plan.events.models import Event, EventFieldValue
 from tripl.plan.fields.models import FieldDefinition, FieldType
+from tripl.plan.meta_fields.models import MetaFieldDefinition, MetaFieldType
+from tripl.plan.variables.models import ValueKind, Variable, VariableType, VariableValueContext
 
 
 def main_branch_id(ctx: TriplContext, project_id: uuid.UUID | str) -> uuid.UUID:
@@ -70,3 +72,63 @@ def make_event(
         for field, value in (values or {}).items():
             db.add(EventFieldValue(event_id=event.id, field_definition_id=field.id, value=value))
     return event
+
+
+def make_meta_field(
+    ctx: TriplContext,
+    project_id: uuid.UUID | str,
+    name: str,
+    branch_id: uuid.UUID | None = None,
+    **attrs: Any,
+) -> MetaFieldDefinition:
+    """A meta field on main (or the given branch); field_type defaults to string."""
+    pid = uuid.UUID(str(project_id))
+    with ctx.db.transaction() as db:
+        meta = MetaFieldDefinition(
+            project_id=pid,
+            branch_id=branch_id or main_branch_id(ctx, pid),
+            name=name,
+            display_name=attrs.pop("display_name", name),
+            field_type=attrs.pop("field_type", MetaFieldType.string),
+            **attrs,
+        )
+        db.add(meta)
+    return meta
+
+
+def make_working_branch(ctx: TriplContext, project_id: uuid.UUID | str, name: str = "work") -> uuid.UUID:
+    with ctx.db.transaction() as db:
+        branch = PlanBranch(
+            project_id=uuid.UUID(str(project_id)),
+            name=name,
+            kind=BranchKind.working,
+            status=BranchStatus.draft,
+        )
+        db.add(branch)
+        db.flush()
+        return branch.id
+
+
+def make_variable_context(
+    ctx: TriplContext,
+    event_id: uuid.UUID | str,
+    field: FieldDefinition,
+    variable_name: str,
+    values: list[str],
+) -> VariableValueContext:
+    """A variable on the field's branch plus the values a scan observed for it in one event's field."""
+    with ctx.db.transaction() as db:
+        event = db.get(Event, uuid.UUID(str(event_id)))
+        assert event is not None
+        variable = Variable(
+            project_id=event.project_id, branch_id=event.branch_id, name=variable_name,
+            variable_type=VariableType.string,
+        )
+        db.add(variable)
+        db.flush()
+        context = VariableValueContext(
+            variable_id=variable.id, event_id=event.id, field_definition_id=field.id,
+            source_column=variable_name, value_kind=ValueKind.low, observed_count=len(values), values=values,
+        )
+        db.add(context)
+    return context

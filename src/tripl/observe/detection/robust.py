@@ -31,26 +31,3 @@ def trailing_median(values: FloatArray, window: int) -> tuple[FloatArray, IntArr
     pad = np.full((*values.shape[:-1], window), np.nan)
     windows = sliding_window_view(np.concatenate([pad, values], axis=-1), window, axis=-1)
     return nanmedian_last(windows[..., : values.shape[-1], :])
-
-
-def weighted_median_scale_root(
-    abs_resid: FloatArray, expected: FloatArray, lo: float = 1e-3, hi: float = 3.0, steps: int = 24
-) -> FloatArray:
-    """Per row, the kappa for which |r| / sqrt(e + (kappa e)^2) has median 0.6745 (MAD of N(0,1)).
-
-    The left side falls as kappa grows, so a bisection in log space over all rows at once converges
-    in a couple of dozen vectorised steps. Rows whose residuals are already within Poisson noise get
-    `lo`; NaN entries are ignored.
-    """
-    target = 1.0 / MAD_TO_SIGMA
-    low = np.full(abs_resid.shape[:-1], np.log(lo))
-    high = np.full(abs_resid.shape[:-1], np.log(hi))
-    for _ in range(steps):
-        mid = 0.5 * (low + high)
-        kappa = np.exp(mid)[..., None]
-        with np.errstate(invalid="ignore"):
-            med, _ = nanmedian_last(abs_resid / np.sqrt(expected + (kappa * expected) ** 2))
-        too_small = med > target
-        low = np.where(too_small, mid, low)
-        high = np.where(too_small, high, mid)
-    return np.exp(0.5 * (low + high))

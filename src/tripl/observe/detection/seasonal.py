@@ -1,8 +1,14 @@
-"""Seasonal profile: a time-of-day shape times a day-of-week factor, estimated robustly.
+"""Seasonal profile: a pooled time-of-day shape refined per weekday, estimated robustly.
 
-The profile is multiplicative and has mean 1, so `count / profile` is a deseasonalised level. Both
-factors are medians across cycles (days, weeks) of each cycle normalised by its own level, so an
-outage or a spike in one cycle barely moves them, and a level shift between cycles does not either.
+1. The day shape is the median over days of each day divided by its own level: many cycles, so one
+   odd day (outage, spike) barely moves it and level changes between days do not either.
+2. Each bucket is then divided by the day shape and by a local weekly level (centred 7-day median
+   of day levels). That ratio, taken per (weekday, bucket of day) across weeks, holds the weekday
+   effect and weekday-specific shapes (weekend mornings start later, Friday evenings run late).
+3. A bucket's weekday factor is the median of that ratio over the *other* weeks. Leaving its own
+   week out keeps an anomaly from explaining itself, and keeps the residuals honest: an in-sample
+   fit from two or three weeks would look far more precise than it is. With fewer than three other
+   weeks, a neutral 1 joins the median, so two weeks that agree win and one odd week cannot.
 """
 
 from __future__ import annotations
@@ -10,12 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from tripl.observe.detection.robust import nanmedian_last
 from tripl.observe.detection.series import FloatArray, IntArray, weekday_hour
 
 DAY = 86400
 MIN_CYCLES = 2
+MIN_WEEKS_WITHOUT_PRIOR = 3
 # Phases whose share of traffic is below this carry no usable level information.
 MIN_SHAPE = 0.02
 
@@ -27,6 +35,10 @@ def _fold(values: FloatArray, phase0: int, period: int) -> FloatArray:
     out = np.full((k, cycles * period), np.nan)
     out[:, phase0 : phase0 + n] = values
     return out.reshape(k, cycles, period)
+
+
+def _unfold(folded: FloatArray, phase0: int, n: int) -> FloatArray:
+    return folded.reshape(folded.shape[0], -1)[:, phase0 : phase0 + n]
 
 
 def _shape_given_levels(folded: FloatArray, levels: FloatArray) -> FloatArray:
@@ -42,59 +54,88 @@ def _shape_given_levels(folded: FloatArray, levels: FloatArray) -> FloatArray:
 def _cycle_levels(folded: FloatArray, shape: FloatArray) -> FloatArray:
     """Level of each cycle with at least half its phases present: sum(counts) / sum(shape) over them."""
     present = ~np.isnan(folded)
-    period = folded.shape[-1]
-    usable = present.sum(axis=-1) * 2 >= period
+    usable = present.sum(axis=-1) * 2 >= folded.shape[-1]
     shape_mass = np.where(present, shape[:, None, :], 0.0).sum(axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         levels = np.nansum(folded, axis=-1) / shape_mass
     return np.where(usable & (shape_mass > 0), levels, np.nan)
 
 
-def period_shape(folded: FloatArray) -> tuple[FloatArray, FloatArray, np.ndarray]:
-    """Shape per phase (k, period), level per cycle (k, cycles), and which rows had enough cycles.
+def day_shape(folded: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Shape per bucket of the day (k, period), flat without two complete days, and each day's level.
 
-    First pass: only complete cycles, levelled by their mean. Second pass: every cycle at least half
-    present, levelled against the first-pass shape (so a partial first or last day still counts).
+    First pass: complete days levelled by their mean. Second pass: every day at least half present,
+    levelled against the first-pass shape (so a partial first or last day still counts).
     """
-    first_levels = folded.mean(axis=-1)  # NaN unless the cycle is complete
+    first_levels = folded.mean(axis=-1)  # NaN unless the day is complete
     enough = np.count_nonzero(first_levels > 0, axis=-1) >= MIN_CYCLES
     shape = _shape_given_levels(folded, first_levels)
     shape = _shape_given_levels(folded, _cycle_levels(folded, shape))
     shape = np.where(enough[:, None], shape, 1.0)
-    return shape, _cycle_levels(folded, shape), enough
+    return shape, _cycle_levels(folded, shape)
 
 
-def _weekday_correction(folded: FloatArray, shape: FloatArray, levels: FloatArray, first_weekday: int) -> FloatArray:
-    """(k, 7, period) factors for weekday-specific day shapes (weekend mornings start later, ...).
+def _weekly_level(day_levels: FloatArray) -> FloatArray:
+    """Centred 7-day median of day levels (needs 4 of the 7), following trends but not weekdays."""
+    edge = np.full((day_levels.shape[0], 3), np.nan)
+    padded = np.concatenate([edge, day_levels, edge], axis=1)
+    median, count = nanmedian_last(sliding_window_view(padded, 7, axis=-1))
+    return np.where(count >= 4, median, np.nan)
 
-    Each day is divided by its own level times the pooled shape; the median of those ratios over the
-    same weekday of several weeks is the correction; with one week only it stays 1, since a single
-    odd day would decide it.
+
+def _median_others(ordered: FloatArray, count: IntArray, rank: IntArray, prior: bool) -> FloatArray:
+    """Median of the sorted finite values except the one at `rank` (none if rank >= count); 1 if empty.
+
+    With `prior`, fewer than MIN_WEEKS_WITHOUT_PRIOR values get a neutral 1 added first.
     """
-    k, days, period = folded.shape
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = folded / (levels[..., None] * shape[:, None, :])
-    ratios[~np.isfinite(ratios)] = np.nan
-    weeks = -(-(first_weekday + days) // 7)
-    by_weekday = np.full((k, weeks * 7, period), np.nan)
-    by_weekday[:, first_weekday : first_weekday + days] = ratios
-    by_weekday = by_weekday.reshape(k, weeks, 7, period).transpose(0, 2, 3, 1)
-    correction, count = nanmedian_last(by_weekday)
-    # From two weeks take the ratio nearer 1: a real weekday pattern shows in both weeks, while a
-    # one-off anomaly shows in one only.
-    pair = np.sort(by_weekday, axis=-1)[..., :2]
-    nearer = np.where(np.abs(np.log(pair[..., 0])) <= np.abs(np.log(pair[..., 1])), pair[..., 0], pair[..., 1])
-    correction = np.where(count >= 3, correction, np.where(count == 2, nearer, 1.0))
-    weight = shape[:, None, :]
-    return correction * weight.sum(-1, keepdims=True) / (correction * weight).sum(-1, keepdims=True)
+    excluded = rank < count
+    left = count - excluded
+
+    def value(position: IntArray) -> FloatArray:
+        index = np.clip(position + (position >= rank), 0, ordered.shape[-1] - 1)
+        return np.take_along_axis(ordered, index, -1)
+
+    median = 0.5 * (value(np.maximum((left - 1) // 2, 0)) + value(np.maximum(left // 2, 0)))
+    if prior:
+        first, second = value(np.zeros_like(rank)), value(np.ones_like(rank))
+        of_two = np.clip(1.0, np.minimum(first, second), np.maximum(first, second))
+        median = np.where(left >= MIN_WEEKS_WITHOUT_PRIOR, median, np.where(left == 2, of_two, 0.5 * (first + 1.0)))
+    return np.where(left > 0, median, 1.0)
+
+
+def weekday_factors(ratios: FloatArray, prior: bool) -> tuple[FloatArray, FloatArray]:
+    """From (..., weeks) ratios: each week's factor from the other weeks, and one from all weeks."""
+    weeks = ratios.shape[-1]
+    order = np.argsort(ratios, axis=-1)  # NaN sorts last
+    ordered = np.take_along_axis(ratios, order, -1)
+    count = np.count_nonzero(~np.isnan(ratios), axis=-1)[..., None]
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.broadcast_to(np.arange(weeks), order.shape), -1)
+    rank = np.where(np.isnan(ratios), weeks, rank)
+    leave_one_out = _median_others(ordered, count, rank, prior)
+    pooled = _median_others(ordered, count, np.full_like(count, weeks), prior)
+    return leave_one_out, pooled[..., 0]
+
+
+def _by_weekday(per_day: FloatArray, first_weekday: int) -> FloatArray:
+    """(k, days, p) -> (k, 7, p, weeks), weeks starting on Monday."""
+    k, _, p = per_day.shape
+    weeks = _fold(per_day.reshape(k, -1), first_weekday * p, 7 * p).reshape(k, -1, 7, p)
+    return weeks.transpose(0, 2, 3, 1)
+
+
+def _per_day(by_weekday: FloatArray, first_weekday: int, days: int) -> FloatArray:
+    """Inverse of _by_weekday."""
+    k, _, p, _ = by_weekday.shape
+    flat = _unfold(by_weekday.transpose(0, 3, 1, 2), first_weekday * p, days * p)
+    return flat.reshape(k, days, p)
 
 
 @dataclass(frozen=True)
 class SeasonalProfile:
-    """Multiplicative profile per series: table[series, weekday (Monday=0), bucket of the day], mean 1.
+    """Multiplicative profile per series: table[series, weekday (Monday=0), bucket of the day].
 
-    Intervals of a day or more have one bucket per day; a factor that could not be estimated (too
-    few cycles) is flat.
+    Intervals of a day or more have one bucket per day; weekly intervals have a flat profile.
     """
 
     step: int
@@ -114,18 +155,30 @@ class SeasonalProfile:
         return SeasonalProfile(parts[0].step, np.concatenate([p.table for p in parts]))
 
 
-def fit_profile(values: FloatArray, start: int, step: int) -> SeasonalProfile:
-    """Estimate the profile of (k, n) counts (NaN = not usable) on a grid starting at `start`."""
-    k = values.shape[0]
-    first_weekday = int((start // DAY + 3) % 7)
+def fit_profile(values: FloatArray, start: int, step: int) -> tuple[SeasonalProfile, FloatArray]:
+    """Profile of (k, n) counts (NaN = not usable) on a grid from `start`, and its value per bucket.
+
+    The per-bucket values leave each bucket's own week out (see the module docstring); the returned
+    profile uses every week and serves forecasts.
+    """
+    k, n = values.shape
     if step >= 7 * DAY:
-        return SeasonalProfile(step, np.ones((k, 7, 1)))
-    if step >= DAY:
-        week_shape, _, _ = period_shape(_fold(values, first_weekday, 7))
-        return SeasonalProfile(step, week_shape[:, :, None])
-    folded = _fold(values, int((start % DAY) // step), DAY // step)
-    day_shape, day_levels, _ = period_shape(folded)
-    week_shape, _, _ = period_shape(_fold(day_levels, first_weekday, 7))
-    correction = _weekday_correction(folded, day_shape, day_levels, first_weekday)
-    table = day_shape[:, None, :] * week_shape[:, :, None] * correction
-    return SeasonalProfile(step, table / table.mean(axis=(1, 2), keepdims=True))
+        return SeasonalProfile(step, np.ones((k, 7, 1))), np.ones((k, n))
+    per_day = max(1, DAY // step)
+    phase0 = int((start % DAY) // step) if per_day > 1 else 0
+    days = _fold(values, phase0, per_day)
+    shape, day_levels = day_shape(days) if per_day > 1 else (np.ones((k, 1)), days[..., 0])
+    first_weekday = int((start // DAY + 3) % 7)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        day_factor = day_levels / _weekly_level(day_levels)
+        within_day = days / (day_levels[..., None] * shape[:, None, :])
+    day_factor[~np.isfinite(day_factor)] = np.nan
+    within_day[~np.isfinite(within_day)] = np.nan
+    # Day levels are sums over a whole day, robust enough to trust from a single week; the shape
+    # within a day is not, so it leans on the pooled shape until three weeks agree.
+    level_out, level_all = weekday_factors(_by_weekday(day_factor[..., None], first_weekday), prior=False)
+    shape_out, shape_all = weekday_factors(_by_weekday(within_day, first_weekday), prior=True)
+    n_days = days.shape[1]
+    own_week_out = _per_day(level_out, first_weekday, n_days) * _per_day(shape_out, first_weekday, n_days)
+    per_bucket = _unfold(own_week_out * shape[:, None, :], phase0, n)
+    return SeasonalProfile(step, level_all * shape_all * shape[:, None, :]), per_bucket

@@ -21,7 +21,7 @@ from typing import Generic
 import numpy as np
 import numpy.typing as npt
 
-from tripl.observe.detection.robust import trailing_median, weighted_median_scale_root
+from tripl.observe.detection.robust import MAD_TO_SIGMA, nanmedian_last, trailing_median
 from tripl.observe.detection.seasonal import MIN_SHAPE, SeasonalProfile, fit_profile
 from tripl.observe.detection.series import (
     BoolArray,
@@ -79,12 +79,19 @@ def spread(expected: FloatArray, kappa: FloatArray | float) -> FloatArray:
         return np.sqrt(expected + (np.asarray(kappa) * expected) ** 2) + 1.0
 
 
-def _kappa(abs_resid: FloatArray, expected: FloatArray) -> FloatArray:
-    n = np.count_nonzero(~np.isnan(abs_resid), axis=-1)
-    fitted = weighted_median_scale_root(abs_resid, expected)
+def _kappa(resid: FloatArray, expected: FloatArray) -> FloatArray:
+    """Per series, the kappa at which |resid| / spread has the median of |N(0, 1)|.
+
+    |r| / sqrt(e + kappa^2 e^2) > c exactly when kappa^2 < (r^2 / c^2 - e) / e^2, so the kappa^2
+    that puts half the residuals above c is the median of that right-hand side.
+    """
+    c = 1.0 / MAD_TO_SIGMA
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bound = np.where(expected > 0, (resid**2 / c**2 - expected) / expected**2, np.nan)
+    median, n = nanmedian_last(bound)
+    fitted = np.sqrt(np.maximum(np.nan_to_num(median), 0.0))
     # A MAD from few residuals is often too small; widen it by about one standard error.
-    with np.errstate(divide="ignore"):
-        widened = fitted * (1.0 + 1.16 / np.sqrt(np.maximum(n, 1)))
+    widened = fitted * (1.0 + 1.16 / np.sqrt(np.maximum(n, 1)))
     return np.where(n > 0, np.maximum(widened, KAPPA_FLOOR), KAPPA_WITHOUT_HISTORY)
 
 
@@ -93,6 +100,56 @@ def _shift(values: npt.NDArray[np.generic], by: int, fill: float | int) -> npt.N
     if by < values.shape[-1]:
         out[..., by:] = values[..., : values.shape[-1] - by]
     return out
+
+
+@dataclass(frozen=True)
+class _Pass:
+    profile: SeasonalProfile
+    expected: FloatArray
+    stddev: FloatArray
+    z: FloatArray
+    flagged: BoolArray
+    unusual: BoolArray
+    next_level: FloatArray
+    kappa: FloatArray
+
+
+def _pass(
+    y: FloatArray,
+    ok: BoolArray,
+    profile_input: FloatArray,
+    start: int,
+    step: int,
+    pos: npt.NDArray[np.int64],
+    settings: AnomalySettings,
+    thresholds: FloatArray,
+) -> _Pass:
+    """One fit and evaluation over the collected buckets `pos` (y, ok are already compressed to them)."""
+    k = y.shape[0]
+    window, min_history = settings.baseline_window_buckets, settings.effective_min_history
+    sigma, min_expected = thresholds[:, :1], thresholds[:, 1:]
+    profile, seasonal = fit_profile(profile_input, start, step)
+    s = seasonal[:, pos]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        deseasonalised = np.where(ok & (s >= MIN_SHAPE), y / s, np.nan)
+    # One extra empty column yields the level for the bucket after the series (for forecasts).
+    level, history = trailing_median(np.concatenate([deseasonalised, np.full((k, 1), np.nan)], axis=1), window)
+    next_level, level, history = level[:, -1], level[:, :-1], history[:, :-1]
+    evaluated = history >= min_history
+    expected = np.where(evaluated, level * s, np.nan)
+    resid = y - expected
+    kappa = _kappa(np.where(evaluated & ok, resid, np.nan), expected)
+    sd = spread(expected, kappa[:, None])
+    z = resid / sd
+    older_expected = _shift(level, window, np.nan) * s
+    with np.errstate(invalid="ignore"):
+        older_z = (y - older_expected) / spread(older_expected, kappa[:, None])
+        agrees = (_shift(history, window, 0) < min_history) | (older_z * np.sign(z) >= OLDER_LEVEL_AGREEMENT * sigma)
+        flagged = evaluated & (np.abs(z) >= sigma) & (expected >= min_expected) & agrees & (ok | (z > 0))
+        # What the profile should not learn from: buckets unusual even for a profile fitted with them.
+        fitted = level * profile.at(start + step * pos)
+        unusual = evaluated & (np.abs(y - fitted) >= sigma * spread(fitted, kappa[:, None]))
+    return _Pass(profile, expected, sd, z, flagged, unusual, next_level, kappa)
 
 
 def _detect(
@@ -105,52 +162,38 @@ def _detect(
     now: int,
     settling_seconds: int,
 ) -> _Result:
-    """`thresholds` is (k, 2): each series' sigma and min_expected_count (overrides differ per scope)."""
+    """`thresholds` is (k, 2): each series' sigma and min_expected_count (overrides differ per scope).
+
+    Two passes: the second fits the seasonal profile without the buckets the first found unusual,
+    so a history full of incidents cannot bend the shape the present is judged against.
+    """
     k, n = counts.shape
-    window, min_history = settings.baseline_window_buckets, settings.effective_min_history
-    sigma, min_expected = thresholds[:, :1], thresholds[:, 1:]
     epochs = start + step * np.arange(n, dtype=np.int64)
     settled = epochs + step + settling_seconds <= now
-    profile = fit_profile(np.where(collected & settled, counts, np.nan), start, step)
-    seasonal = profile.at(epochs)
-
     pos = np.flatnonzero(collected)
-    y, s, ok = counts[:, pos], seasonal[:, pos], settled[pos]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        deseasonalised = np.where(ok & (s >= MIN_SHAPE), y / s, np.nan)
-    # One extra empty column yields the level for the bucket after the series (for forecasts).
-    level, history = trailing_median(np.concatenate([deseasonalised, np.full((k, 1), np.nan)], axis=1), window)
-    next_level, level, history = level[:, -1], level[:, :-1], history[:, :-1]
-    evaluated = history >= min_history
-    expected = np.where(evaluated, level * s, np.nan)
-    resid = y - expected
-    kappa = _kappa(np.where(evaluated & ok, np.abs(resid), np.nan), expected)
-    sd = spread(expected, kappa[:, None])
-    z = resid / sd
+    y, ok = counts[:, pos], settled[pos]
+    profile_input = np.where(collected & settled, counts, np.nan)
+    first = _pass(y, ok, profile_input, start, step, pos, settings, thresholds)
+    unusual = np.zeros((k, n), dtype=bool)
+    unusual[:, pos] = first.unusual
+    profile_input[unusual] = np.nan
+    final = _pass(y, ok, profile_input, start, step, pos, settings, thresholds)
 
-    older_level = _shift(level, window, np.nan)
-    older_expected = older_level * s
-    with np.errstate(invalid="ignore"):
-        older_z = (y - older_expected) / spread(older_expected, kappa[:, None])
-        agrees = (_shift(history, window, 0) < min_history) | (
-            older_z * np.sign(z) >= OLDER_LEVEL_AGREEMENT * sigma
-        )
-        flagged = (
-            evaluated
-            & (np.abs(z) >= sigma)
-            & (expected >= min_expected)
-            & agrees
-            & (ok | (z > 0))  # a bucket still filling can only be judged a spike
-        )
-
-    def full(values: FloatArray) -> FloatArray:
-        out = np.full((k, n), np.nan)
+    def full(values: npt.NDArray[np.generic], fill: float | bool) -> npt.NDArray[np.generic]:
+        out = np.full((k, n), fill, dtype=values.dtype)
         out[:, pos] = values
         return out
 
-    flagged_full = np.zeros((k, n), dtype=bool)
-    flagged_full[:, pos] = flagged
-    return _Result(full(expected), full(sd), full(z), flagged_full, settled, profile, next_level, kappa)
+    return _Result(
+        full(final.expected, np.nan),
+        full(final.stddev, np.nan),
+        full(final.z, np.nan),
+        full(final.flagged, False),
+        settled,
+        final.profile,
+        final.next_level,
+        final.kappa,
+    )
 
 
 def _run(

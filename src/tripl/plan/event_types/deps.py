@@ -13,7 +13,9 @@ from tripl.plan.event_types.models import EventType
 from tripl.plan.projects.deps import BranchDep, ProjectDep
 
 
-def get_event_type(event_type_id: uuid.UUID, project: ProjectDep, branch: BranchDep, db: DbSession) -> EventType:
+def get_event_type(
+    event_type_id: uuid.UUID, project: ProjectDep, branch: BranchDep, db: DbSession
+) -> EventType:
     return service.get_event_type(db, project, branch, event_type_id)
 
 

@@ -13,7 +13,9 @@ router = APIRouter(prefix="/projects/{slug}/event-types", tags=["event-types"])
 
 
 @router.get("", response_model=list[EventTypeResponse], summary="List Event Types")
-def list_event_types(_: Viewer, project: ProjectDep, branch: BranchDep, db: DbSession) -> list[EventTypeResponse]:
+def list_event_types(
+    _: Viewer, project: ProjectDep, branch: BranchDep, db: DbSession
+) -> list[EventTypeResponse]:
     return service.to_response(db, service.list_event_types(db, branch))
 
 
@@ -41,6 +43,8 @@ def update_event_type(
 
 
 @router.delete("/{event_type_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete Event Type")
-def delete_event_type(principal: Editor, event_type: EventTypeDep, project: ProjectDep, db: DbSession) -> Response:
+def delete_event_type(
+    principal: Editor, event_type: EventTypeDep, project: ProjectDep, db: DbSession
+) -> Response:
     service.delete_event_type(db, principal.user, project, event_type)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

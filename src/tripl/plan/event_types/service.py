@@ -30,7 +30,9 @@ def list_event_types(db: Session, branch: PlanBranch) -> list[EventType]:
 def get_event_type(db: Session, project: Project, branch: PlanBranch, event_type_id: uuid.UUID) -> EventType:
     event_type = db.scalar(
         select(EventType).where(
-            EventType.id == event_type_id, EventType.project_id == project.id, EventType.branch_id == branch.id
+            EventType.id == event_type_id,
+            EventType.project_id == project.id,
+            EventType.branch_id == branch.id,
         )
     )
     if event_type is None:
@@ -58,17 +60,28 @@ def to_response(db: Session, event_types: Sequence[EventType]) -> list[EventType
     ]
 
 
-def _audit(db: Session, actor: User, action: str, project: Project, event_type: EventType, payload: dict[str, Any]) -> None:
+def _audit(
+    db: Session, actor: User, action: str, project: Project, event_type: EventType, payload: dict[str, Any]
+) -> None:
     audit.record(
-        db, actor, action, target_type="event_type", target_id=event_type.id, target_name=event_type.name,
-        project_id=project.id, project_slug=project.slug, payload=payload,
+        db,
+        actor,
+        action,
+        target_type="event_type",
+        target_id=event_type.id,
+        target_name=event_type.name,
+        project_id=project.id,
+        project_slug=project.slug,
+        payload=payload,
     )
 
 
 def create_event_type(
     db: Session, actor: User, project: Project, branch: PlanBranch, body: EventTypeCreate
 ) -> EventType:
-    exists = db.scalar(select(EventType.id).where(EventType.branch_id == branch.id, EventType.name == body.name))
+    exists = db.scalar(
+        select(EventType.id).where(EventType.branch_id == branch.id, EventType.name == body.name)
+    )
     if exists is not None:
         raise Conflict(f"Event type '{body.name}' already exists")
     event_type = EventType(

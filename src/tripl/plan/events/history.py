@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from tripl.core.db import utcnow
@@ -39,6 +40,7 @@ class ChangeLog:
         self.db = db
         self.actor = actor
         self.at = at or utcnow()
+        self.rows: list[dict[str, Any]] = []
 
     def created(self, event: Event) -> None:
         self._add(event.id, CREATED, None, event.name)
@@ -50,17 +52,24 @@ class ChangeLog:
         self._add(event_id, field, old_text, new_text)
         return True
 
+    def write(self) -> None:
+        """Insert the collected rows in one statement (after their events were flushed)."""
+        if self.rows:
+            self.db.execute(insert(EventChange), self.rows)
+            self.rows = []
+
     def _add(self, event_id: uuid.UUID, field: str, old: str | None, new: str | None) -> None:
-        self.db.add(
-            EventChange(
-                event_id=event_id,
-                user_id=self.actor.id,
-                user_email=self.actor.email,
-                field=field,
-                old_value=old,
-                new_value=new,
-                created_at=self.at,
-            )
+        self.rows.append(
+            {
+                "id": uuid.uuid4(),
+                "event_id": event_id,
+                "user_id": self.actor.id,
+                "user_email": self.actor.email,
+                "field": field,
+                "old_value": old,
+                "new_value": new,
+                "created_at": self.at,
+            }
         )
 
 

@@ -87,8 +87,15 @@ class EventCreate(BaseModel):
 
 
 # Keys of EventUpdate whose columns (or lists) cannot be "cleared": null is refused, not ignored.
-_NOT_NULL_UPDATE_KEYS = ("name", "status", "reviewed", "metric_breakdown_columns", "tags", "field_values",
-                         "meta_values")
+_NOT_NULL_UPDATE_KEYS = (
+    "name",
+    "status",
+    "reviewed",
+    "metric_breakdown_columns",
+    "tags",
+    "field_values",
+    "meta_values",
+)
 
 
 class EventUpdate(BaseModel):

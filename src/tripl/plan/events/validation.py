@@ -57,9 +57,7 @@ class Catalog:
             if item.field_definition_id in result:
                 raise _error(where, "Field given more than once")
             result[item.field_definition_id] = item.value
-        missing = [
-            f.name for f in fields.values() if f.is_required and not result.get(f.id, "").strip()
-        ]
+        missing = [f.name for f in fields.values() if f.is_required and not result.get(f.id, "").strip()]
         if missing:
             names = ", ".join(sorted(missing))
             raise _error((*loc, "field_values"), f"Required fields need a value: {names}")
@@ -83,20 +81,30 @@ class Catalog:
 
 
 def load_catalog(
-    db: Session, branch: PlanBranch, event_type_ids: Iterable[uuid.UUID], owner_ids: Iterable[uuid.UUID | None]
+    db: Session,
+    branch: PlanBranch,
+    event_type_ids: Iterable[uuid.UUID],
+    owner_ids: Iterable[uuid.UUID | None],
 ) -> Catalog:
     type_ids = set(event_type_ids)
-    types = {
-        t.id: t
-        for t in db.scalars(
-            select(EventType).where(EventType.branch_id == branch.id, EventType.id.in_(type_ids))
-        )
-    } if type_ids else {}
+    types = (
+        {
+            t.id: t
+            for t in db.scalars(
+                select(EventType).where(EventType.branch_id == branch.id, EventType.id.in_(type_ids))
+            )
+        }
+        if type_ids
+        else {}
+    )
     fields: dict[uuid.UUID, dict[uuid.UUID, FieldDefinition]] = defaultdict(dict)
     if types:
         for f in db.scalars(select(FieldDefinition).where(FieldDefinition.event_type_id.in_(types))):
             fields[f.event_type_id][f.id] = f
-    meta = {m.id: m for m in db.scalars(select(MetaFieldDefinition).where(MetaFieldDefinition.branch_id == branch.id))}
+    meta = {
+        m.id: m
+        for m in db.scalars(select(MetaFieldDefinition).where(MetaFieldDefinition.branch_id == branch.id))
+    }
     wanted_users = {u for u in owner_ids if u is not None}
     users = set(db.scalars(select(User.id).where(User.id.in_(wanted_users)))) if wanted_users else set()
     return Catalog(types, dict(fields), meta, users)

@@ -25,9 +25,15 @@ def list_fields(_: Viewer, event_type: EventTypeDep, db: DbSession) -> list[Fiel
     return service.to_response(service.list_fields(db, event_type))
 
 
-@router.post("", response_model=FieldDefinitionResponse, status_code=status.HTTP_201_CREATED, summary="Create Field")
+@router.post(
+    "", response_model=FieldDefinitionResponse, status_code=status.HTTP_201_CREATED, summary="Create Field"
+)
 def create_field(
-    principal: Editor, body: FieldDefinitionCreate, event_type: EventTypeDep, project: ProjectDep, db: DbSession
+    principal: Editor,
+    body: FieldDefinitionCreate,
+    event_type: EventTypeDep,
+    project: ProjectDep,
+    db: DbSession,
 ) -> FieldDefinitionResponse:
     field = service.create_field(db, principal.user, project, event_type, body)
     return FieldDefinitionResponse.model_validate(field)
@@ -40,7 +46,11 @@ def create_field(
     summary="Bulk Create Fields",
 )
 def bulk_create_fields(
-    principal: Editor, body: FieldDefinitionBulkCreate, event_type: EventTypeDep, project: ProjectDep, db: DbSession
+    principal: Editor,
+    body: FieldDefinitionBulkCreate,
+    event_type: EventTypeDep,
+    project: ProjectDep,
+    db: DbSession,
 ) -> list[FieldDefinitionResponse]:
     return service.to_response(service.bulk_create(db, principal.user, project, event_type, body.fields))
 

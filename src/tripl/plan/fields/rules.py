@@ -73,4 +73,6 @@ def normalize_enum_options(field_type: str, options: list[str] | None) -> list[s
 
 def check_bounds(min_value: float | None, max_value: float | None) -> None:
     if min_value is not None and max_value is not None and min_value > max_value:
-        raise RuleError("contract_min_value", "contract_min_value must not be greater than contract_max_value")
+        raise RuleError(
+            "contract_min_value", "contract_min_value must not be greater than contract_max_value"
+        )

@@ -62,7 +62,14 @@ class FieldReorder(BaseModel):
     field_ids: list[uuid.UUID] = Field(description="Field ids in their new order (order = position)")
 
 
-NOT_NULL_UPDATE_KEYS = ("display_name", "field_type", "is_required", "order", "sensitivity", "contract_max_bad_rate")
+NOT_NULL_UPDATE_KEYS = (
+    "display_name",
+    "field_type",
+    "is_required",
+    "order",
+    "sensitivity",
+    "contract_max_bad_rate",
+)
 
 
 class FieldDefinitionUpdate(BaseModel):

@@ -17,7 +17,9 @@ from tripl.workspace.audit import service as audit
 from tripl.workspace.users.models import User
 
 
-def fields_by_type(db: Session, event_type_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[FieldDefinition]]:
+def fields_by_type(
+    db: Session, event_type_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[FieldDefinition]]:
     """The fields of many event types with one query, each list ordered by (order, name)."""
     grouped: dict[uuid.UUID, list[FieldDefinition]] = {tid: [] for tid in event_type_ids}
     if not grouped:
@@ -42,7 +44,9 @@ def to_response(fields: Sequence[FieldDefinition]) -> list[FieldDefinitionRespon
 
 def get_field(db: Session, event_type: EventType, field_id: uuid.UUID) -> FieldDefinition:
     field = db.scalar(
-        select(FieldDefinition).where(FieldDefinition.id == field_id, FieldDefinition.event_type_id == event_type.id)
+        select(FieldDefinition).where(
+            FieldDefinition.id == field_id, FieldDefinition.event_type_id == event_type.id
+        )
     )
     if field is None:
         raise NotFound("Field not found")
@@ -54,7 +58,9 @@ def _names_taken(db: Session, event_type_id: uuid.UUID) -> set[str]:
 
 
 def _next_order(db: Session, event_type_id: uuid.UUID) -> int:
-    last = db.scalar(select(func.max(FieldDefinition.order)).where(FieldDefinition.event_type_id == event_type_id))
+    last = db.scalar(
+        select(func.max(FieldDefinition.order)).where(FieldDefinition.event_type_id == event_type_id)
+    )
     return 0 if last is None else last + 1
 
 
@@ -97,15 +103,24 @@ def add_fields(
 
 
 def _audit(
-    db: Session, actor: User, action: str, project: Project, event_type: EventType, payload: dict[str, Any],
+    db: Session,
+    actor: User,
+    action: str,
+    project: Project,
+    event_type: EventType,
+    payload: dict[str, Any],
     field: FieldDefinition | None = None,
 ) -> None:
     audit.record(
-        db, actor, action,
+        db,
+        actor,
+        action,
         target_type="field_definition" if field else "event_type",
         target_id=field.id if field else event_type.id,
         target_name=f"{event_type.name}.{field.name}" if field else event_type.name,
-        project_id=project.id, project_slug=project.slug, payload=payload,
+        project_id=project.id,
+        project_slug=project.slug,
+        payload=payload,
     )
 
 
@@ -128,7 +143,11 @@ def bulk_create(
     new = [spec for spec in specs if spec.name not in taken]
     add_fields(db, event_type, new, body_key="fields")
     _audit(
-        db, actor, "field.bulk_create", project, event_type,
+        db,
+        actor,
+        "field.bulk_create",
+        project,
+        event_type,
         {"created": [s.name for s in new], "skipped": [s.name for s in specs if s.name in taken]},
     )
     return list_fields(db, event_type)
@@ -155,7 +174,11 @@ def reorder(
 
 
 def update_field(
-    db: Session, actor: User, project: Project, event_type: EventType, field: FieldDefinition,
+    db: Session,
+    actor: User,
+    project: Project,
+    event_type: EventType,
+    field: FieldDefinition,
     body: FieldDefinitionUpdate,
 ) -> FieldDefinition:
     if "name" in body.model_fields_set and body.name != field.name:
@@ -185,7 +208,9 @@ def update_field(
     return field
 
 
-def delete_field(db: Session, actor: User, project: Project, event_type: EventType, field: FieldDefinition) -> None:
+def delete_field(
+    db: Session, actor: User, project: Project, event_type: EventType, field: FieldDefinition
+) -> None:
     _audit(db, actor, "field.delete", project, event_type, {"name": field.name}, field)
     # Event values and relations that use the field go with it (ON DELETE CASCADE).
     db.delete(field)

@@ -19,9 +19,15 @@ def list_owners(_: Viewer, event_type: EventTypeDep, db: DbSession) -> list[Even
     return service.list_owners(db, event_type)
 
 
-@router.post("", response_model=EventTypeOwnerResponse, status_code=status.HTTP_201_CREATED, summary="Add Owner")
+@router.post(
+    "", response_model=EventTypeOwnerResponse, status_code=status.HTTP_201_CREATED, summary="Add Owner"
+)
 def add_owner(
-    principal: Editor, body: EventTypeOwnerCreate, event_type: EventTypeDep, project: ProjectDep, db: DbSession
+    principal: Editor,
+    body: EventTypeOwnerCreate,
+    event_type: EventTypeDep,
+    project: ProjectDep,
+    db: DbSession,
 ) -> EventTypeOwnerResponse:
     return service.add_owner(db, principal.user, project, event_type, body.user_id)
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,20 +36,6 @@ def list_owners(db: Session, event_type: EventType) -> list[EventTypeOwnerRespon
     return [_response(owner, user) for owner, user in rows]
 
 
-def owners_by_type(db: Session, event_type_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
-    """User ids owning each of many event types, with one query (for merge gates)."""
-    grouped: dict[uuid.UUID, list[uuid.UUID]] = {tid: [] for tid in event_type_ids}
-    if grouped:
-        rows = db.execute(
-            select(EventTypeOwner.event_type_id, EventTypeOwner.user_id).where(
-                EventTypeOwner.event_type_id.in_(list(grouped))
-            )
-        )
-        for type_id, user_id in rows:
-            grouped[type_id].append(user_id)
-    return grouped
-
-
 def add_owner(
     db: Session, actor: User, project: Project, event_type: EventType, user_id: uuid.UUID
 ) -> EventTypeOwnerResponse:
@@ -59,7 +44,9 @@ def add_owner(
     if user is None:
         raise NotFound("User not found")
     owner = db.scalar(
-        select(EventTypeOwner).where(EventTypeOwner.event_type_id == event_type.id, EventTypeOwner.user_id == user_id)
+        select(EventTypeOwner).where(
+            EventTypeOwner.event_type_id == event_type.id, EventTypeOwner.user_id == user_id
+        )
     )
     if owner is not None:
         return _response(owner, user)
@@ -67,14 +54,22 @@ def add_owner(
     db.add(owner)
     db.flush()
     audit.record(
-        db, actor, "event_type_owner.add", target_type="event_type", target_id=event_type.id,
-        target_name=event_type.name, project_id=project.id, project_slug=project.slug,
+        db,
+        actor,
+        "event_type_owner.add",
+        target_type="event_type",
+        target_id=event_type.id,
+        target_name=event_type.name,
+        project_id=project.id,
+        project_slug=project.slug,
         payload={"owner_id": owner.id, "user_id": user.id, "user_email": user.email},
     )
     return _response(owner, user)
 
 
-def remove_owner(db: Session, actor: User, project: Project, event_type: EventType, owner_id: uuid.UUID) -> None:
+def remove_owner(
+    db: Session, actor: User, project: Project, event_type: EventType, owner_id: uuid.UUID
+) -> None:
     row = db.execute(
         select(EventTypeOwner, User.email)
         .join(User, User.id == EventTypeOwner.user_id)
@@ -84,8 +79,14 @@ def remove_owner(db: Session, actor: User, project: Project, event_type: EventTy
         raise NotFound("Owner not found")
     owner, email = row
     audit.record(
-        db, actor, "event_type_owner.remove", target_type="event_type", target_id=event_type.id,
-        target_name=event_type.name, project_id=project.id, project_slug=project.slug,
+        db,
+        actor,
+        "event_type_owner.remove",
+        target_type="event_type",
+        target_id=event_type.id,
+        target_name=event_type.name,
+        project_id=project.id,
+        project_slug=project.slug,
         payload={"owner_id": owner.id, "user_id": owner.user_id, "user_email": email},
     )
     db.delete(owner)

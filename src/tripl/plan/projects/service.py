@@ -3,13 +3,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
 from tripl.core.errors import Conflict
+from tripl.plan.branches.models import BranchKind, PlanBranch
 from tripl.plan.branches.service import create_main_branch
+from tripl.plan.event_types.models import EventType
+from tripl.plan.events.models import Event, EventStatus
 from tripl.plan.projects.models import Project
 from tripl.plan.projects.schemas import ProjectResponse, ProjectSummary
+from tripl.plan.variables.models import Variable
 from tripl.workspace.audit import service as audit
 from tripl.workspace.users.models import User
 
@@ -33,8 +37,15 @@ def create_project(db: Session, actor: User, *, name: str, slug: str, descriptio
     db.flush()
     create_main_branch(db, project, actor.id)
     audit.record(
-        db, actor, "project.create", target_type="project", target_id=project.id, target_name=name,
-        project_id=project.id, project_slug=slug, payload={"name": name, "slug": slug},
+        db,
+        actor,
+        "project.create",
+        target_type="project",
+        target_id=project.id,
+        target_name=name,
+        project_id=project.id,
+        project_slug=slug,
+        payload={"name": name, "slug": slug},
     )
     return project
 
@@ -48,27 +59,80 @@ def update_project(db: Session, actor: User, project: Project, changes: dict[str
         setattr(project, field, value)
     db.flush()
     audit.record(
-        db, actor, "project.update", target_type="project", target_id=project.id, target_name=project.name,
-        project_id=project.id, project_slug=project.slug, payload=changes,
+        db,
+        actor,
+        "project.update",
+        target_type="project",
+        target_id=project.id,
+        target_name=project.name,
+        project_id=project.id,
+        project_slug=project.slug,
+        payload=changes,
     )
     return project
 
 
 def delete_project(db: Session, actor: User, project: Project) -> None:
     audit.record(
-        db, actor, "project.delete", target_type="project", target_id=project.id, target_name=project.name,
-        project_id=project.id, project_slug=project.slug,
+        db,
+        actor,
+        "project.delete",
+        target_type="project",
+        target_id=project.id,
+        target_name=project.name,
+        project_id=project.id,
+        project_slug=project.slug,
     )
     # Rows of the project go with it through ON DELETE CASCADE foreign keys, in this transaction.
     db.execute(delete(Project).where(Project.id == project.id))
 
 
 def summaries(db: Session, project_ids: list[uuid.UUID]) -> dict[uuid.UUID, ProjectSummary]:
-    """Summary counts for many projects with a fixed number of grouped queries.
+    """Summary counts of the main plan for many projects with a fixed number of grouped queries.
 
-    Each area that owns countable rows contributes its counts here as it is built.
+    Each area that owns countable rows contributes its counts here as it is built. Scans, alert
+    destinations, monitoring signals and monitors do not exist yet: their counts stay 0 and the
+    latest scan job / signal None until those areas add their queries here.
     """
-    return {pid: ProjectSummary() for pid in project_ids}
+    if not project_ids:
+        return {}
+    counts: dict[uuid.UUID, dict[str, int]] = {pid: {} for pid in project_ids}
+    on_main = (PlanBranch.kind == BranchKind.main, PlanBranch.project_id.in_(project_ids))
+
+    def tally(status_is: Any) -> Any:
+        return func.coalesce(func.sum(case((status_is, 1), else_=0)), 0)
+
+    event_rows = db.execute(
+        select(
+            Event.project_id,
+            func.count(),
+            tally(Event.status != EventStatus.archived),
+            tally(Event.status.in_([EventStatus.implemented, EventStatus.live])),
+            tally(Event.status == EventStatus.in_review),
+            tally(Event.status == EventStatus.archived),
+        )
+        .join(PlanBranch, PlanBranch.id == Event.branch_id)
+        .where(*on_main)
+        .group_by(Event.project_id)
+    )
+    for pid, total, active, implemented, in_review, archived in event_rows:
+        counts[pid].update(
+            event_count=total,
+            active_event_count=active,
+            implemented_event_count=implemented,
+            review_pending_event_count=in_review,
+            archived_event_count=archived,
+        )
+    for model, key in ((EventType, "event_type_count"), (Variable, "variable_count")):
+        rows = db.execute(
+            select(model.project_id, func.count())
+            .join(PlanBranch, PlanBranch.id == model.branch_id)
+            .where(*on_main)
+            .group_by(model.project_id)
+        )
+        for pid, total in rows:
+            counts[pid][key] = total
+    return {pid: ProjectSummary(**values) for pid, values in counts.items()}
 
 
 def to_response(db: Session, projects: list[Project]) -> list[ProjectResponse]:

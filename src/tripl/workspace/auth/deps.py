@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+import logging
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
+from tripl.core.context import TriplContext
 from tripl.core.db import utcnow
 from tripl.core.deps import SAFE_METHODS, Context, DbSession
 from tripl.core.errors import Forbidden, Unauthorized
@@ -26,6 +29,8 @@ from tripl.core.security import keyed_hash, sha256_hex
 from tripl.plan.projects.models import Project
 from tripl.workspace.api_keys.models import ApiKey, ApiKeyScope
 from tripl.workspace.users.models import User, UserRole, UserSession
+
+log = logging.getLogger(__name__)
 
 API_KEY_PREFIX = "tk_"
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -52,11 +57,11 @@ class Principal:
 def get_principal(request: Request, db: DbSession, ctx: Context) -> Principal:
     authorization = request.headers.get("authorization", "")
     if authorization[:7].lower() == "bearer " and authorization[7:].strip():
-        return _principal_from_api_key(request, db, authorization[7:].strip())
+        return _principal_from_api_key(request, db, ctx, authorization[7:].strip())
     return _principal_from_cookie(request, db, ctx)
 
 
-def _principal_from_api_key(request: Request, db: DbSession, token: str) -> Principal:
+def _principal_from_api_key(request: Request, db: DbSession, ctx: Context, token: str) -> Principal:
     invalid = Unauthorized("Invalid or expired API key")
     if not token.startswith(API_KEY_PREFIX):
         raise invalid
@@ -79,8 +84,21 @@ def _principal_from_api_key(request: Request, db: DbSession, token: str) -> Prin
         if slug != bound_slug:
             raise Forbidden("API key is not authorized for this project")
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        if request.method in SAFE_METHODS:
+            _touch_last_used(ctx, key.id, now)
+            db.expunge(key)  # written by its own transaction; this one stays read-only
         key.last_used_at = now
     return Principal(user=user, api_key=key)
+
+
+def _touch_last_used(ctx: TriplContext, key_id: uuid.UUID, now: datetime) -> None:
+    """Record use in a short transaction of its own, so a read request stays a read (on SQLite a
+    read that turns into a write mid-transaction fails instead of waiting for the lock)."""
+    try:
+        with ctx.db.transaction() as db:
+            db.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
+    except OperationalError:
+        log.warning("could not record last use of API key %s", key_id, exc_info=True)
 
 
 def _principal_from_cookie(request: Request, db: DbSession, ctx: Context) -> Principal:

@@ -50,13 +50,16 @@ def register(
 
 
 @router.post("/login", response_model=AuthUserResponse, summary="Login")
-def login(
-    body: LoginRequest, request: Request, response: Response, db: DbSession, ctx: Context
-) -> AuthUserResponse:
+def login(body: LoginRequest, request: Request, response: Response, ctx: Context) -> AuthUserResponse:
     _guard_public_post(request, ctx, "login", ctx.settings.login_rate_limit_per_minute, 60)
-    user = service.authenticate(db, email=body.email, password=body.password)
-    _set_session_cookie(response, ctx.settings, service.start_session(db, ctx.settings, user))
-    return AuthUserResponse.model_validate(user)
+    # Verify in a read-only session: argon2 is slow by design and must not hold a write lock.
+    with ctx.db.sessions() as read:
+        user, new_hash = service.authenticate(read, email=body.email, password=body.password)
+    with ctx.db.transaction() as db:
+        token = service.start_session(db, ctx.settings, user, new_hash)
+        result = AuthUserResponse.model_validate(user)
+    _set_session_cookie(response, ctx.settings, token)
+    return result
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, summary="Logout")

@@ -31,6 +31,7 @@ def normalise_email(email: str) -> str:
 
 
 def register(db: Session, settings: Settings, *, email: str, password: str, name: str | None) -> User:
+    password_hash = hash_password(password)  # before the first statement takes any lock
     if db.get_bind().dialect.name == "postgresql":
         db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _FIRST_USER_LOCK})
     existing_users = count_users(db)
@@ -42,7 +43,7 @@ def register(db: Session, settings: Settings, *, email: str, password: str, name
     user = User(
         email=email,
         name=name,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         role=UserRole.viewer if existing_users else UserRole.owner,
     )
     db.add(user)
@@ -54,18 +55,23 @@ def register(db: Session, settings: Settings, *, email: str, password: str, name
     return user
 
 
-def authenticate(db: Session, *, email: str, password: str) -> User:
+def authenticate(db: Session, *, email: str, password: str) -> tuple[User, str | None]:
+    """The user whose password matches, and a fresh hash when the stored one is outdated.
+
+    Only reads, so callers can verify (slow by design) outside any write transaction.
+    """
     user = db.scalar(select(User).where(User.email == normalise_email(email)))
     # verify_password does the same argon2 work for unknown e-mails, so timing tells nothing.
     if not verify_password(user.password_hash if user else None, password) or user is None:
         raise Unauthorized("Invalid email or password")
-    if password_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    return user
+    return user, hash_password(password) if password_needs_rehash(user.password_hash) else None
 
 
-def start_session(db: Session, settings: Settings, user: User) -> str:
+def start_session(db: Session, settings: Settings, user: User, new_password_hash: str | None = None) -> str:
     """Create a session row and return the raw cookie token (only its keyed hash is stored)."""
+    user = db.merge(user, load=False) if user not in db else user
+    if new_password_hash:
+        user.password_hash = new_password_hash
     token = new_token(32)
     now = utcnow()
     db.execute(delete(UserSession).where(UserSession.user_id == user.id, UserSession.expires_at <= now))

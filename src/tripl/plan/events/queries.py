@@ -1,0 +1,258 @@
+"""Reading events: lookups, list filters, and response assembly without N+1 queries.
+
+A page of events is answered with a fixed number of statements whatever its size: the page, its
+count, then one `IN` query per kind of child (tags, field values, variable value contexts, meta
+values, event types).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from tripl.core.db import utcnow
+from tripl.core.errors import NotFound
+from tripl.plan.branches.models import PlanBranch
+from tripl.plan.event_types.models import EventType
+from tripl.plan.events.models import Event, EventFieldValue, EventMetaValue, EventStatus, EventTag
+from tripl.plan.events.schemas import EventListItemResponse, EventResponse, EventTypeBrief
+from tripl.plan.fields.models import FieldDefinition
+from tripl.plan.meta_fields.models import MetaFieldDefinition
+from tripl.plan.variables.models import Variable, VariableValueContext
+
+LIST_ORDER = (Event.order, Event.created_at.desc(), Event.id)
+
+
+def sort_key(event: Event) -> tuple[int, float, uuid.UUID]:
+    """The list order (order, created_at desc, id) for events already in memory."""
+    return (event.order, -event.created_at.timestamp(), event.id)
+
+
+def get_event(db: Session, branch: PlanBranch, event_id: uuid.UUID) -> Event:
+    event = db.scalar(select(Event).where(Event.id == event_id, Event.branch_id == branch.id))
+    if event is None:
+        raise NotFound("Event not found")
+    return event
+
+
+def find_events(db: Session, branch: PlanBranch, event_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Event]:
+    query = select(Event).where(Event.branch_id == branch.id, Event.id.in_(set(event_ids)))
+    return {e.id: e for e in db.scalars(query)}
+
+
+def get_events(db: Session, branch: PlanBranch, event_ids: Sequence[uuid.UUID]) -> list[Event]:
+    """Exactly these events of the branch, in the given sequence; 404 naming the missing ones."""
+    found = find_events(db, branch, event_ids)
+    missing = [i for i in event_ids if i not in found]
+    if missing:
+        raise NotFound(f"Events not found: {id_list(missing)}")
+    return [found[i] for i in event_ids]
+
+
+def id_list(ids: Sequence[uuid.UUID], shown: int = 10) -> str:
+    text = ", ".join(str(i) for i in ids[:shown])
+    return f"{text} and {len(ids) - shown} more" if len(ids) > shown else text
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    event_type_id: uuid.UUID | None = None
+    search: str | None = None
+    statuses: Sequence[EventStatus] | None = None
+    tag: str | None = None
+    silent_since_days: int | None = None
+    field_value: str | None = None
+    meta_value: str | None = None
+
+    def conditions(self, branch: PlanBranch) -> list[ColumnElement[bool]]:
+        conds: list[ColumnElement[bool]] = [Event.branch_id == branch.id]
+        if self.event_type_id is not None:
+            conds.append(Event.event_type_id == self.event_type_id)
+        if self.search and self.search.strip():
+            text = self.search.strip()
+            conds.append(
+                or_(
+                    Event.name.icontains(text, autoescape=True),
+                    Event.description.icontains(text, autoescape=True),
+                    Event.source_name.icontains(text, autoescape=True),
+                )
+            )
+        if self.statuses:
+            conds.append(Event.status.in_(list(self.statuses)))
+        if self.tag and self.tag.strip():
+            conds.append(
+                exists().where(EventTag.event_id == Event.id, EventTag.name == self.tag.strip().lower())
+            )
+        if self.silent_since_days is not None:
+            cutoff = utcnow() - timedelta(days=self.silent_since_days)
+            conds.append(or_(Event.last_seen_at.is_(None), Event.last_seen_at <= cutoff))
+        if self.field_value:
+            conds.append(
+                exists().where(
+                    EventFieldValue.event_id == Event.id,
+                    EventFieldValue.value.icontains(self.field_value, autoescape=True),
+                )
+            )
+        if self.meta_value:
+            conds.append(
+                exists().where(
+                    EventMetaValue.event_id == Event.id,
+                    EventMetaValue.value.icontains(self.meta_value, autoescape=True),
+                )
+            )
+        return conds
+
+
+def list_events(
+    db: Session, branch: PlanBranch, f: EventFilter, *, offset: int, limit: int
+) -> tuple[list[Event], int]:
+    conds = f.conditions(branch)
+    page = list(db.scalars(select(Event).where(*conds).order_by(*LIST_ORDER).offset(offset).limit(limit)))
+    if len(page) < limit and (page or offset == 0):
+        total = offset + len(page)  # this page holds the end of the result; no need to count
+    else:
+        total = db.scalar(select(func.count()).select_from(Event).where(*conds)) or 0
+    return page, total
+
+
+def list_tags(db: Session, branch: PlanBranch) -> list[str]:
+    return list(
+        db.scalars(
+            select(EventTag.name)
+            .join(Event, Event.id == EventTag.event_id)
+            .where(Event.branch_id == branch.id)
+            .distinct()
+            .order_by(EventTag.name)
+        )
+    )
+
+
+def drift_counts(db: Session, events: Sequence[Event]) -> dict[uuid.UUID, int]:
+    """Active schema drifts per event (by its type, last 30 days).
+
+    Hook for the drift area: the drift tables do not exist yet, so every event counts 0. When they
+    land, this becomes one grouped query over the events' type ids.
+    """
+    return {}
+
+
+def _children(db: Session, events: Sequence[Event]) -> dict[str, Any]:
+    ids = [e.id for e in events]
+    tags: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+    values: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+    contexts: dict[tuple[uuid.UUID, uuid.UUID], list[dict[str, Any]]] = defaultdict(list)
+    metas: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+    if ids:
+        for tag_id, event_id, name in db.execute(
+            select(EventTag.id, EventTag.event_id, EventTag.name)
+            .where(EventTag.event_id.in_(ids))
+            .order_by(EventTag.name)
+        ):
+            tags[event_id].append({"id": tag_id, "name": name})
+        for vc, variable_name in db.execute(
+            select(VariableValueContext, Variable.name)
+            .join(Variable, Variable.id == VariableValueContext.variable_id)
+            .where(VariableValueContext.event_id.in_(ids))
+            .order_by(Variable.name, VariableValueContext.value_kind)
+        ):
+            contexts[(vc.event_id, vc.field_definition_id)].append(
+                {
+                    "id": vc.id,
+                    "variable_id": vc.variable_id,
+                    "variable_name": variable_name,
+                    "source_column": vc.source_column,
+                    "value_kind": vc.value_kind,
+                    "observed_count": vc.observed_count,
+                    "values": vc.values or [],
+                    "updated_at": vc.updated_at,
+                }
+            )
+        for value_id, event_id, field_id, value, authored in db.execute(
+            select(
+                EventFieldValue.id,
+                EventFieldValue.event_id,
+                EventFieldValue.field_definition_id,
+                EventFieldValue.value,
+                EventFieldValue.authored,
+            )
+            .join(FieldDefinition, FieldDefinition.id == EventFieldValue.field_definition_id)
+            .where(EventFieldValue.event_id.in_(ids))
+            .order_by(FieldDefinition.order, FieldDefinition.name)
+        ):
+            values[event_id].append(
+                {
+                    "id": value_id,
+                    "field_definition_id": field_id,
+                    "value": value,
+                    "is_authored": authored,
+                    "variable_values": contexts.get((event_id, field_id), []),
+                }
+            )
+        for value_id, event_id, meta_id, value in db.execute(
+            select(
+                EventMetaValue.id,
+                EventMetaValue.event_id,
+                EventMetaValue.meta_field_definition_id,
+                EventMetaValue.value,
+            )
+            .join(MetaFieldDefinition, MetaFieldDefinition.id == EventMetaValue.meta_field_definition_id)
+            .where(EventMetaValue.event_id.in_(ids))
+            .order_by(MetaFieldDefinition.order, MetaFieldDefinition.name)
+        ):
+            metas[event_id].append({"id": value_id, "meta_field_definition_id": meta_id, "value": value})
+    return {"tags": tags, "values": values, "metas": metas, "drifts": drift_counts(db, events)}
+
+
+def _row(event: Event, children: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "project_id": event.project_id,
+        "event_type_id": event.event_type_id,
+        "name": event.name,
+        "source_name": event.source_name,
+        "description": event.description,
+        "order": event.order,
+        "status": event.status,
+        "sunset_at": event.sunset_at,
+        "last_seen_at": event.last_seen_at,
+        "owner_id": event.owner_id,
+        "reviewed": event.reviewed,
+        "metric_breakdown_columns": event.metric_breakdown_columns or [],
+        "drift_count": children["drifts"].get(event.id, 0),
+        "tags": children["tags"].get(event.id, []),
+        "field_values": children["values"].get(event.id, []),
+        "meta_values": children["metas"].get(event.id, []),
+        "created_at": event.created_at,
+        "updated_at": event.updated_at,
+    }
+
+
+def list_items(db: Session, events: Sequence[Event]) -> list[EventListItemResponse]:
+    children = _children(db, events)
+    return [EventListItemResponse.model_validate(_row(e, children)) for e in events]
+
+
+def responses(db: Session, events: Sequence[Event]) -> list[EventResponse]:
+    """Full event responses (with the event type brief), in the given sequence."""
+    children = _children(db, events)
+    type_ids = {e.event_type_id for e in events}
+    types = (
+        {t.id: t for t in db.scalars(select(EventType).where(EventType.id.in_(type_ids)))} if type_ids else {}
+    )
+    return [
+        EventResponse.model_validate(
+            {**_row(e, children), "event_type": EventTypeBrief.model_validate(types[e.event_type_id])}
+        )
+        for e in events
+    ]
+
+
+def response(db: Session, event: Event) -> EventResponse:
+    return responses(db, [event])[0]
