@@ -52,7 +52,9 @@ def start(args: list[str], env: dict[str, str], url: str) -> subprocess.Popen[by
 
 
 async def drive(
-    seconds: float, concurrency: int, request: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]],
+    seconds: float,
+    concurrency: int,
+    request: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]],
     make_client: Callable[[], httpx.AsyncClient],
 ) -> tuple[float, list[float]]:
     latencies: list[float] = []
@@ -75,8 +77,10 @@ async def drive(
 def report(name: str, rps: float, latencies: list[float], baseline: float | None) -> None:
     q = statistics.quantiles(latencies, n=100)
     ratio = f"  {baseline / rps:5.2f}x slower than bare" if baseline else ""
-    print(f"{name:28s} {rps:8.0f} req/s  p50 {q[49] * 1000:6.1f} ms  p95 {q[94] * 1000:6.1f} ms  "
-          f"n={len(latencies)}{ratio}")
+    print(
+        f"{name:28s} {rps:8.0f} req/s  p50 {q[49] * 1000:6.1f} ms  p95 {q[94] * 1000:6.1f} ms  "
+        f"n={len(latencies)}{ratio}"
+    )
 
 
 async def main() -> None:
@@ -87,18 +91,40 @@ async def main() -> None:
     args = parser.parse_args()
 
     data_dir = tempfile.mkdtemp(prefix="tripl-bench-")
-    env = {**os.environ, "TRIPL_DATA_DIR": data_dir, "TRIPL_LOGIN_RATE_LIMIT_PER_MINUTE": "1000000",
-           "TRIPL_REGISTER_RATE_LIMIT_PER_HOUR": "1000000", "TRIPL_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "TRIPL_DATA_DIR": data_dir,
+        "TRIPL_LOGIN_RATE_LIMIT_PER_MINUTE": "1000000",
+        "TRIPL_REGISTER_RATE_LIMIT_PER_HOUR": "1000000",
+        "TRIPL_LOG_LEVEL": "WARNING",
+    }
     if args.database_url:
         env["TRIPL_DATABASE_URL"] = args.database_url
     bare_file = os.path.join(data_dir, "bare_app.py")
     with open(bare_file, "w") as f:
         f.write(BARE_APP)
     tripl_port, bare_port = free_port(), free_port()
-    tripl = start([sys.executable, "-m", "tripl.cli", "serve", "--port", str(tripl_port)], env,
-                  f"http://127.0.0.1:{tripl_port}/health")
-    bare = start([sys.executable, "-m", "uvicorn", "--app-dir", data_dir, "bare_app:app", "--port", str(bare_port),
-                  "--log-level", "warning"], env, f"http://127.0.0.1:{bare_port}/ping")
+    tripl = start(
+        [sys.executable, "-m", "tripl.cli", "serve", "--port", str(tripl_port)],
+        env,
+        f"http://127.0.0.1:{tripl_port}/health",
+    )
+    bare = start(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            data_dir,
+            "bare_app:app",
+            "--port",
+            str(bare_port),
+            "--log-level",
+            "warning",
+        ],
+        env,
+        f"http://127.0.0.1:{bare_port}/ping",
+    )
     try:
         base = f"http://127.0.0.1:{tripl_port}"
         headers = {"origin": base}
@@ -107,21 +133,38 @@ async def main() -> None:
             token = setup.post("/api/v1/me/api-keys", json={"name": "bench"}).json()["token"]
             cookie = setup.cookies["tripl_session"]
 
-        print(f"{os.cpu_count()} cores, {args.concurrency} concurrent clients, {args.seconds:.0f} s each, "
-              f"metadata DB: {args.database_url or 'embedded SQLite'}")
-        bare_rps, lat = await drive(args.seconds, args.concurrency, lambda c: c.get("/ping"),
-                                    lambda: httpx.AsyncClient(base_url=f"http://127.0.0.1:{bare_port}"))
+        print(
+            f"{os.cpu_count()} cores, {args.concurrency} concurrent clients, {args.seconds:.0f} s each, "
+            f"metadata DB: {args.database_url or 'embedded SQLite'}"
+        )
+        bare_rps, lat = await drive(
+            args.seconds,
+            args.concurrency,
+            lambda c: c.get("/ping"),
+            lambda: httpx.AsyncClient(base_url=f"http://127.0.0.1:{bare_port}"),
+        )
         report("bare FastAPI GET /ping", bare_rps, lat, None)
-        rps, lat = await drive(args.seconds, args.concurrency, lambda c: c.get("/api/v1/auth/me"),
-                               lambda: httpx.AsyncClient(base_url=base, cookies={"tripl_session": cookie}))
+        rps, lat = await drive(
+            args.seconds,
+            args.concurrency,
+            lambda c: c.get("/api/v1/auth/me"),
+            lambda: httpx.AsyncClient(base_url=base, cookies={"tripl_session": cookie}),
+        )
         report("GET /auth/me (cookie)", rps, lat, bare_rps)
-        rps, lat = await drive(args.seconds, args.concurrency, lambda c: c.get("/api/v1/auth/me"),
-                               lambda: httpx.AsyncClient(base_url=base,
-                                                         headers={"authorization": f"Bearer {token}"}))
+        rps, lat = await drive(
+            args.seconds,
+            args.concurrency,
+            lambda c: c.get("/api/v1/auth/me"),
+            lambda: httpx.AsyncClient(base_url=base, headers={"authorization": f"Bearer {token}"}),
+        )
         report("GET /auth/me (API key)", rps, lat, bare_rps)
         login = {"email": "bench@example.com", "password": PASSWORD}
-        rps, lat = await drive(args.seconds, args.concurrency, lambda c: c.post("/api/v1/auth/login", json=login),
-                               lambda: httpx.AsyncClient(base_url=base, headers=headers))
+        rps, lat = await drive(
+            args.seconds,
+            args.concurrency,
+            lambda c: c.post("/api/v1/auth/login", json=login),
+            lambda: httpx.AsyncClient(base_url=base, headers=headers),
+        )
         report("POST /auth/login (argon2id)", rps, lat, bare_rps)
     finally:
         for proc in (tripl, bare):

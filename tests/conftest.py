@@ -27,7 +27,9 @@ from tripl.workspace.api_keys.models import ApiKeyScope
 from tripl.workspace.api_keys.service import create_key
 from tripl.workspace.users.models import User, UserRole
 
-PG_ADMIN_URL = os.environ.get("TRIPL_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "TRIPL_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 REDIS_URL = os.environ.get("TRIPL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 BACKENDS = ["sqlite", "postgresql"]
 ORIGIN = "http://testserver"
@@ -66,7 +68,9 @@ def pg_database_factory() -> Iterator[Callable[[], str]]:
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pg_database_factory: Callable[[], str]
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    pg_database_factory: Callable[[], str],
 ) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'tripl.db'}"
@@ -175,7 +179,12 @@ def key_client(app: FastAPI, context: TriplContext) -> UserClientFactory:
         user = add_user(context, f"key-{uuid.uuid4().hex[:8]}@example.com", UserRole(role))
         with context.db.transaction() as db:
             _, token = create_key(
-                db, user, name="test", scope=ApiKeyScope(scope), expires_in_days=None, project_slug=project_slug
+                db,
+                user,
+                name="test",
+                scope=ApiKeyScope(scope),
+                expires_in_days=None,
+                project_slug=project_slug,
             )
         return TestClient(app, base_url=ORIGIN, headers={"authorization": f"Bearer {token}"})
 

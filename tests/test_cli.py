@@ -27,7 +27,10 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_create_user_non_interactively(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["create-user", "--email", "Boss@Example.com", "--password", "long enough", "--role", "owner"]) == 0
+    assert (
+        main(["create-user", "--email", "Boss@Example.com", "--password", "long enough", "--role", "owner"])
+        == 0
+    )
     assert main(["create-user", "--email", "boss@example.com", "--password", "long enough"]) == 1
     assert main(["create-user", "--email", "x@example.com", "--password", "short"]) == 2
     assert "already has an account" in capsys.readouterr().err
@@ -50,7 +53,10 @@ def test_serve_starts_on_the_embedded_default(data_dir: Path) -> None:
     env = {**os.environ, "TRIPL_DATA_DIR": str(data_dir)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "tripl.cli", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 30
@@ -64,9 +70,14 @@ def test_serve_starts_on_the_embedded_default(data_dir: Path) -> None:
             assert time.monotonic() < deadline, "server did not come up"
             time.sleep(0.2)
         base = f"http://127.0.0.1:{port}"
-        assert httpx.get(f"{base}/api/v1/auth/status").json() == {"has_users": False, "registration_enabled": True}
+        assert httpx.get(f"{base}/api/v1/auth/status").json() == {
+            "has_users": False,
+            "registration_enabled": True,
+        }
         assert httpx.get(f"{base}/docs").status_code == 200
-        first = httpx.post(f"{base}/api/v1/auth/register", json={"email": "a@example.com", "password": "pass word 1"})
+        first = httpx.post(
+            f"{base}/api/v1/auth/register", json={"email": "a@example.com", "password": "pass word 1"}
+        )
         assert first.status_code == 201 and first.json()["role"] == "owner"
         assert (data_dir / "tripl.db").exists() and (data_dir / "queue.db").exists()
         assert (data_dir / "secret_key").stat().st_mode & 0o077 == 0  # generated secrets are private

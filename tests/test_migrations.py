@@ -24,7 +24,9 @@ def test_migrations_match_the_models(
         upgrade(db.engine)
         upgrade(db.engine)  # a second run is a no-op
         with db.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+            diff = compare_metadata(
+                MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+            )
             tables = set(inspect(conn).get_table_names())
         assert set(Base.metadata.tables) <= tables
         assert diff == [], f"models and migrations differ; generate a migration: {diff}"

@@ -29,12 +29,15 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     url = f"http://{host}:{port}"
     print(f"tripl is starting on {url}  (API docs: {url}/docs)")
     print(f"  metadata database: {context.db.engine.url.render_as_string(hide_password=True)}")
-    print(f"  job queue: {context.queue.backend}" + (" with in-process workers" if app.state.start_worker else ""))
+    print(
+        f"  job queue: {context.queue.backend}"
+        + (" with in-process workers" if app.state.start_worker else "")
+    )
     if not has_users:
         print(
             "  next: create the first account (it becomes the owner):\n"
             f"    curl -X POST {url}/api/v1/auth/register -H 'content-type: application/json' \\\n"
-            "      -d '{\"email\": \"you@example.com\", \"password\": \"a-long-passphrase\"}'\n"
+            '      -d \'{"email": "you@example.com", "password": "a-long-passphrase"}\'\n'
             "    or: tripl-server create-user --email you@example.com --role owner"
         )
     sys.stdout.flush()
@@ -91,8 +94,11 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"error: {args.email} already has an account", file=sys.stderr)
                 return 1
             user = register(
-                session, settings.model_copy(update={"registration_mode": "open"}),
-                email=args.email, password=password, name=args.name,
+                session,
+                settings.model_copy(update={"registration_mode": "open"}),
+                email=args.email,
+                password=password,
+                name=args.name,
             )
             if args.role:
                 user.role = UserRole(args.role)

@@ -41,8 +41,13 @@ def test_token_is_shown_once_and_only_its_hash_is_stored(editor: TestClient, con
 
 
 def test_key_validation(editor: TestClient) -> None:
-    for body in ({"name": "   "}, {"name": ""}, {"name": "x" * 101}, {"name": "k", "expires_in_days": 0},
-                 {"name": "k", "scope": "admin"}):
+    for body in (
+        {"name": "   "},
+        {"name": ""},
+        {"name": "x" * 101},
+        {"name": "k", "expires_in_days": 0},
+        {"name": "k", "scope": "admin"},
+    ):
         assert editor.post(KEYS, json=body).status_code == 422, body
     missing = editor.post(KEYS, json={"name": "k", "project_slug": "nope"})
     assert missing.status_code == 404 and missing.json() == {"detail": "Project not found"}
@@ -85,7 +90,11 @@ def test_revoked_expired_and_unknown_keys_are_refused(editor: TestClient, contex
 
     expiring = create(editor, expires_in_days=1)
     with context.db.transaction() as db:
-        db.execute(update(ApiKey).where(ApiKey.id == uuid.UUID(str(expiring["id"]))).values(expires_at=utcnow() - timedelta(minutes=1)))
+        db.execute(
+            update(ApiKey)
+            .where(ApiKey.id == uuid.UUID(str(expiring["id"])))
+            .values(expires_at=utcnow() - timedelta(minutes=1))
+        )
     assert bearer(editor, str(expiring["token"])).get("/api/v1/auth/me").status_code == 401
 
     for token in ("tk_r_" + "x" * 32, "not-a-tripl-key"):
@@ -103,9 +112,7 @@ def test_users_manage_only_their_own_keys(editor: TestClient, viewer: TestClient
     assert bearer(editor, str(created["token"])).get("/api/v1/auth/me").status_code == 200
 
 
-def test_project_bound_key_reaches_only_its_project(
-    owner: TestClient, key_client: UserClientFactory
-) -> None:
+def test_project_bound_key_reaches_only_its_project(owner: TestClient, key_client: UserClientFactory) -> None:
     for slug in ("shop", "blog"):
         assert owner.post("/api/v1/projects", json={"name": slug, "slug": slug}).status_code == 201
     bound = create(owner, scope="write", project_slug="shop")
@@ -114,7 +121,9 @@ def test_project_bound_key_reaches_only_its_project(
 
     assert script.get("/api/v1/projects/shop").status_code == 200
     other = script.get("/api/v1/projects/blog")
-    assert other.status_code == 403 and other.json() == {"detail": "API key is not authorized for this project"}
+    assert other.status_code == 403 and other.json() == {
+        "detail": "API key is not authorized for this project"
+    }
     for path in ("/api/v1/auth/me", "/api/v1/projects", "/api/v1/users", KEYS):
         instance = script.get(path)
         assert instance.status_code == 403, path

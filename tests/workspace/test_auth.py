@@ -155,7 +155,9 @@ def test_login_and_register_are_rate_limited_per_client_ip(tmp_path: object, dat
     ctx = build_context(
         make_settings(
             tmp_path,  # type: ignore[arg-type]
-            database_url.replace("tripl.db", "ratelimit.db") if database_url.startswith("sqlite") else database_url,
+            database_url.replace("tripl.db", "ratelimit.db")
+            if database_url.startswith("sqlite")
+            else database_url,
             login_rate_limit_per_minute=3,
             register_rate_limit_per_hour=2,
             trusted_proxies=["127.0.0.0/8"],

@@ -70,7 +70,7 @@ def load_job_modules() -> None:
         importlib.import_module(module)
 
 
-class _EmbeddedConsumer(Consumer):  # type: ignore[misc]
+class _EmbeddedConsumer(Consumer):
     """Consumer threads inside another program: leave its signal handlers alone."""
 
     def _set_signal_handlers(self) -> None:

@@ -16,7 +16,9 @@ def list_projects(db: DbSession, _: Viewer) -> list[ProjectResponse]:
     return service.to_response(db, service.list_projects(db))
 
 
-@router.post("", response_model=ProjectResponse, status_code=status.HTTP_201_CREATED, summary="Create Project")
+@router.post(
+    "", response_model=ProjectResponse, status_code=status.HTTP_201_CREATED, summary="Create Project"
+)
 def create_project(body: ProjectCreate, db: DbSession, principal: Editor) -> ProjectResponse:
     project = service.create_project(
         db, principal.user, name=body.name, slug=body.slug, description=body.description
@@ -30,7 +32,9 @@ def get_project(project: ProjectDep, db: DbSession, _: Viewer) -> ProjectRespons
 
 
 @router.patch("/{slug}", response_model=ProjectResponse, summary="Update Project")
-def update_project(body: ProjectUpdate, project: ProjectDep, db: DbSession, principal: Editor) -> ProjectResponse:
+def update_project(
+    body: ProjectUpdate, project: ProjectDep, db: DbSession, principal: Editor
+) -> ProjectResponse:
     project = service.update_project(db, principal.user, project, body.model_dump(exclude_unset=True))
     return service.to_response(db, [project])[0]
 

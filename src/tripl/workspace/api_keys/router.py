@@ -29,7 +29,9 @@ def create_api_key(body: ApiKeyCreate, db: DbSession, principal: Member) -> ApiK
         expires_in_days=body.expires_in_days,
         project_slug=body.project_slug,
     )
-    return ApiKeyCreateResponse.model_validate({**ApiKeyResponse.model_validate(key).model_dump(), "token": token})
+    return ApiKeyCreateResponse.model_validate(
+        {**ApiKeyResponse.model_validate(key).model_dump(), "token": token}
+    )
 
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke Api Key")

@@ -17,9 +17,7 @@ class AuditEntry(IdMixin, Base):
     __table_args__ = (Index("ix_audit_log_created_at_id", "created_at", "id"),)
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    user_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     user_email: Mapped[str] = mapped_column(String(320), default="")
     project_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     project_slug: Mapped[str] = mapped_column(String(255), default="", index=True)

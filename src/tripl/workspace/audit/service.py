@@ -84,7 +84,7 @@ class AuditFilter:
 
 
 def list_entries(db: Session, f: AuditFilter, *, limit: int, offset: int) -> tuple[list[AuditEntry], int]:
-    query: Select[tuple[AuditEntry]] = select(AuditEntry)
+    query: Select[AuditEntry] = select(AuditEntry)
     if f.project_slug:
         query = query.where(AuditEntry.project_slug == f.project_slug)
     if f.action:

@@ -10,9 +10,9 @@ app and fails otherwise, so a new route cannot forget its gate.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
-import logging
 from datetime import datetime, timedelta
 from typing import Annotated
 

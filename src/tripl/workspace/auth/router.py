@@ -3,10 +3,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from tripl.config import Settings
+from tripl.core.context import TriplContext
 from tripl.core.deps import Context, DbSession
 from tripl.core.errors import Forbidden, RateLimited
 from tripl.core.http import client_ip, request_origin_allowed
-from tripl.core.context import TriplContext
 from tripl.workspace.auth import service
 from tripl.workspace.auth.deps import Member, Viewer
 from tripl.workspace.auth.schemas import AuthStatusResponse, AuthUserResponse, LoginRequest, RegisterRequest
@@ -64,7 +64,9 @@ def login(body: LoginRequest, request: Request, response: Response, ctx: Context
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, summary="Logout")
 def logout(request: Request, db: DbSession, ctx: Context, principal: Member) -> Response:
-    service.end_session(db, ctx.settings, request.cookies.get(ctx.settings.session_cookie_name), principal.user)
+    service.end_session(
+        db, ctx.settings, request.cookies.get(ctx.settings.session_cookie_name), principal.user
+    )
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.delete_cookie(
         ctx.settings.session_cookie_name,

@@ -49,7 +49,12 @@ def register(db: Session, settings: Settings, *, email: str, password: str, name
     db.add(user)
     db.flush()
     audit.record(
-        db, user, "user.register", target_type="user", target_id=user.id, target_name=email,
+        db,
+        user,
+        "user.register",
+        target_type="user",
+        target_id=user.id,
+        target_name=email,
         payload={"role": user.role.value},
     )
     return user
