@@ -5,6 +5,8 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import make_settings
 from tripl.app import create_app
+from tripl.core.deps import DbSession
+from tripl.plan.projects.models import Project
 
 
 def test_health_reports_the_database(client: TestClient) -> None:
@@ -52,3 +54,17 @@ def test_openapi_documents_the_api(client: TestClient) -> None:
     assert spec["info"]["title"] == "tripl"
     assert "/api/v1/auth/login" in spec["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_a_uniqueness_race_is_a_409_not_a_500(app: FastAPI, owner: TestClient) -> None:
+    """Two requests can both pass a service's "is the slug free?" check; the database decides."""
+    def insert_twice(db: DbSession) -> None:
+        db.add(Project(name="a", slug="race"))
+        db.flush()
+        db.add(Project(name="b", slug="race"))
+        db.flush()
+
+    app.add_api_route("/api/v1/_race", insert_twice, methods=["GET"])
+    response = TestClient(app, raise_server_exceptions=False).get("/api/v1/_race")
+    assert response.status_code == 409 and "conflicts" in response.json()["detail"]
+    assert owner.get("/api/v1/projects").json() == []

@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 CHECKER = Path(__file__).resolve().parents[2] / "shared" / "contract" / "check.py"
-IMPLEMENTED_TAGS = ["auth", "users", "api-keys", "audit"]
+IMPLEMENTED_TAGS = ["auth", "users", "api-keys", "audit", "settings"]
 
 
 def test_openapi_matches_the_contract(app: FastAPI, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tripl.config import Settings
@@ -22,12 +23,15 @@ from tripl.plan.events.router import router as events_router
 from tripl.plan.fields.router import router as fields_router
 from tripl.plan.meta_fields.router import router as meta_fields_router
 from tripl.plan.owners.router import router as owners_router
+from tripl.plan.photos.router import router as photos_router
 from tripl.plan.projects.router import router as projects_router
 from tripl.plan.relations.router import router as relations_router
+from tripl.plan.variables.router import router as variables_router
 from tripl.workspace.activity.router import router as activity_router
 from tripl.workspace.api_keys.router import router as api_keys_router
 from tripl.workspace.audit.router import router as audit_router
 from tripl.workspace.auth.router import router as auth_router
+from tripl.workspace.settings.router import router as settings_router
 from tripl.workspace.users.router import router as users_router
 
 log = logging.getLogger("tripl")
@@ -38,7 +42,10 @@ ROUTERS: list[APIRouter] = [
     users_router,
     api_keys_router,
     audit_router,
+    settings_router,
     projects_router,
+    variables_router,
+    photos_router,
     event_types_router,
     fields_router,
     owners_router,
@@ -80,6 +87,12 @@ def _request_id(request: Request) -> str:
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    # Services check uniqueness first; this answers the race where two requests pass that check.
+    log.info("integrity error on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse({"detail": "The change conflicts with existing data; reload and retry"}, status_code=409)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
@@ -129,6 +142,7 @@ def create_app(settings: Settings | None = None, *, context: TriplContext | None
     app.add_middleware(RequestIdMiddleware)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
     for router in ROUTERS:

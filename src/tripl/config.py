@@ -57,6 +57,58 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
 
+    # Service settings an owner may override in the UI (workspace/settings); env sets the base.
+    debug: bool = False
+    scan_row_limit_default: int = Field(default=10_000, ge=1)
+    metrics_row_limit_default: int = Field(default=100_000, ge=1)
+    cors_allow_origins: str = ""
+    security_headers_enabled: bool = True
+    hsts_enabled: bool = False
+    hsts_max_age_seconds: int = Field(default=31_536_000, ge=0)
+    content_security_policy: str = "default-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'"
+    rate_limit_enabled: bool = True
+    rate_limit_trust_forwarded_for: bool = True
+    photo_local_dir: str = ""
+    photo_allowed_mime: str = "image/jpeg,image/png,image/gif,image/webp"
+    gcs_photo_public: bool = False
+    gcs_photo_signed_url_ttl_seconds: int = Field(default=3600, ge=1)
+    request_id_header: str = "X-Request-ID"
+    log_json: bool = False
+    prometheus_metrics_enabled: bool = False
+    otel_exporter_otlp_endpoint: str = ""
+    otel_service_name: str = "tripl"
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: str | None = None
+    smtp_security: Literal["none", "starttls", "implicit_tls"] = "starttls"
+    smtp_from_address: str = ""
+    ai_enabled: bool = False
+    ai_base_url: str = "https://api.openai.com/v1"
+    ai_model: str = "gpt-4o-mini"
+    ai_api_key: str | None = None
+    ai_timeout_seconds: int = Field(default=30, ge=1)
+    ai_max_output_tokens: int = Field(default=700, ge=1)
+    describe_system_prompt: str = (
+        "You document analytics events for a tracking plan. Given an event's names, type, "
+        'description and fields, answer with JSON: {"description": str, "field_suggestions": '
+        '[{"field_name": str, "description": str}]}. Be concise and factual.'
+    )
+    ask_system_prompt: str = (
+        "You answer questions about an analytics tracking plan using only the numbered context "
+        "entries given. Cite entries by number. If the context does not answer, say so."
+    )
+    alert_explanation_system_prompt: str = (
+        "You explain a monitoring alert on analytics event volumes to a product analyst in two or "
+        "three sentences: what changed, how unusual it is, and what to check first."
+    )
+    search_embeddings_enabled: bool = False
+    search_embedding_provider: str = "openai"
+    search_embedding_model: str = "text-embedding-3-small"
+    search_embedding_api_key: str | None = None
+    search_embedding_dimensions: int = Field(default=1536, ge=1)
+    search_embedding_base_url: str = "https://api.openai.com/v1"
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

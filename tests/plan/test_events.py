@@ -11,6 +11,7 @@ from tests.conftest import UserClientFactory
 from tests.plan.event_support import EVENTS, Plan, audit_actions, create, make_plan, screen_body
 from tests.plan.factories import make_event, make_event_type, make_meta_field, make_working_branch
 from tripl.core.context import TriplContext
+from tripl.plan.event_types.models import EventType
 from tripl.plan.events.models import Event, EventFieldValue, EventTag
 
 
@@ -45,10 +46,15 @@ def test_create_event_answers_the_full_event(plan: Plan, editor: TestClient, own
     event = create(editor, body)
     assert event["name"] == "Home viewed" and event["source_name"] == "Home viewed"
     assert event["event_type"] == {
-        "id": str(plan.screen.id), "name": "screen", "display_name": "screen", "color": "#6366f1"
+        "id": str(plan.screen.id),
+        "name": "screen",
+        "display_name": "screen",
+        "color": "#6366f1",
     }
     assert event["status"] == "in_review" and event["reviewed"] is True and event["owner_id"] == me["id"]
-    assert event["sunset_at"].startswith("2030-01-01T10:00:00") and event["sunset_at"].endswith(("Z", "+00:00"))
+    assert event["sunset_at"].startswith("2030-01-01T10:00:00") and event["sunset_at"].endswith(
+        ("Z", "+00:00")
+    )
     assert event["metric_breakdown_columns"] == ["platform", "country"]
     assert [t["name"] for t in event["tags"]] == ["checkout", "payments"]
     assert all(uuid.UUID(t["id"]) for t in event["tags"])
@@ -56,7 +62,9 @@ def test_create_event_answers_the_full_event(plan: Plan, editor: TestClient, own
         (str(plan.screen_name.id), "home"),
         (str(plan.platform.id), "${platform}"),
     ]
-    assert event["field_values"][0]["variable_values"] == [] and event["field_values"][0]["is_authored"] is True
+    assert (
+        event["field_values"][0]["variable_values"] == [] and event["field_values"][0]["is_authored"] is True
+    )
     assert [(m["meta_field_definition_id"], m["value"]) for m in event["meta_values"]] == [
         (str(plan.jira.id), "SHOP-1")
     ]
@@ -71,7 +79,9 @@ def test_create_refuses_bad_references_and_writes_nothing(
     plan: Plan, editor: TestClient, context: TriplContext, owner: TestClient
 ) -> None:
     other = owner.post("/api/v1/projects", json={"name": "Other", "slug": "other"}).json()
-    foreign_type, (foreign_field,) = make_event_type(context, other["id"], "screen", [{"name": "screen_name"}])
+    foreign_type, (foreign_field,) = make_event_type(
+        context, other["id"], "screen", [{"name": "screen_name"}]
+    )
     foreign_meta = make_meta_field(context, other["id"], "jira")
     field = str(plan.screen_name.id)
 
@@ -84,22 +94,39 @@ def test_create_refuses_bad_references_and_writes_nothing(
     assert "screen_name" in missing[0]["msg"]
     refused(screen_body(plan, "a", screen="   "), 422)
     wrong_field = refused(
-        screen_body(plan, "a", field_values=[
-            {"field_definition_id": field, "value": "x"},
-            {"field_definition_id": str(plan.button.id), "value": "x"},
-        ]),
+        screen_body(
+            plan,
+            "a",
+            field_values=[
+                {"field_definition_id": field, "value": "x"},
+                {"field_definition_id": str(plan.button.id), "value": "x"},
+            ],
+        ),
         422,
     )
     assert wrong_field[0]["loc"] == ["body", "field_values", 1, "field_definition_id"]
-    refused(screen_body(plan, "a", field_values=[
-        {"field_definition_id": field, "value": "x"}, {"field_definition_id": field, "value": "y"}
-    ]), 422)
-    foreign_meta_body = screen_body(plan, "a", meta_values=[
-        {"meta_field_definition_id": str(foreign_meta.id), "value": "x"}
-    ])
+    refused(
+        screen_body(
+            plan,
+            "a",
+            field_values=[
+                {"field_definition_id": field, "value": "x"},
+                {"field_definition_id": field, "value": "y"},
+            ],
+        ),
+        422,
+    )
+    foreign_meta_body = screen_body(
+        plan, "a", meta_values=[{"meta_field_definition_id": str(foreign_meta.id), "value": "x"}]
+    )
     assert refused(foreign_meta_body, 422)[0]["loc"] == ["body", "meta_values", 0, "meta_field_definition_id"]
-    assert refused({**screen_body(plan, "a"), "event_type_id": str(foreign_type.id)}, 404) == "Event type not found"
-    assert refused({**screen_body(plan, "a"), "event_type_id": str(uuid.uuid4())}, 404) == "Event type not found"
+    assert (
+        refused({**screen_body(plan, "a"), "event_type_id": str(foreign_type.id)}, 404)
+        == "Event type not found"
+    )
+    assert (
+        refused({**screen_body(plan, "a"), "event_type_id": str(uuid.uuid4())}, 404) == "Event type not found"
+    )
     other_field = [{"field_definition_id": str(foreign_field.id), "value": "x"}]
     refused(screen_body(plan, "a", field_values=other_field), 422)
     refused(screen_body(plan, "a", owner_id=str(uuid.uuid4())), 422)
@@ -108,7 +135,9 @@ def test_create_refuses_bad_references_and_writes_nothing(
     refused(screen_body(plan, "   "), 422)
     refused(screen_body(plan, "x" * 501), 422)
     refused(screen_body(plan, "a", status="shipped"), 422)
-    refused(screen_body(plan, "a", field_values=[{"field_definition_id": field, "value": "x" * 100_001}]), 422)
+    refused(
+        screen_body(plan, "a", field_values=[{"field_definition_id": field, "value": "x" * 100_001}]), 422
+    )
     assert count(context, Event) == 0 and count(context, EventFieldValue) == 0
 
     create(editor, screen_body(plan, "Home viewed", tags=["x" * 100]))
@@ -122,25 +151,35 @@ def test_create_refuses_bad_references_and_writes_nothing(
 def test_update_applies_given_keys_and_replaces_lists(
     plan: Plan, editor: TestClient, owner: TestClient
 ) -> None:
-    created = create(editor, screen_body(
-        plan, "Home", description="old", tags=["a", "b"], sunset_at="2030-01-01T00:00:00Z",
-        field_values=[
-            {"field_definition_id": str(plan.screen_name.id), "value": "home"},
-            {"field_definition_id": str(plan.platform.id), "value": "ios"},
-        ],
-        meta_values=[{"meta_field_definition_id": str(plan.jira.id), "value": "SHOP-1"}],
-    ))
+    created = create(
+        editor,
+        screen_body(
+            plan,
+            "Home",
+            description="old",
+            tags=["a", "b"],
+            sunset_at="2030-01-01T00:00:00Z",
+            field_values=[
+                {"field_definition_id": str(plan.screen_name.id), "value": "home"},
+                {"field_definition_id": str(plan.platform.id), "value": "ios"},
+            ],
+            meta_values=[{"meta_field_definition_id": str(plan.jira.id), "value": "SHOP-1"}],
+        ),
+    )
     url = f"{EVENTS}/{created['id']}"
     kept_value_id = created["field_values"][0]["id"]
 
-    response = editor.patch(url, json={
-        "status": "live",
-        "description": None,
-        "sunset_at": None,
-        "tags": ["B", "c"],
-        "field_values": [{"field_definition_id": str(plan.screen_name.id), "value": "home"}],
-        "meta_values": [],
-    })
+    response = editor.patch(
+        url,
+        json={
+            "status": "live",
+            "description": None,
+            "sunset_at": None,
+            "tags": ["B", "c"],
+            "field_values": [{"field_definition_id": str(plan.screen_name.id), "value": "home"}],
+            "meta_values": [],
+        },
+    )
     assert response.status_code == 200, response.text
     event = response.json()
     assert event["name"] == "Home" and event["status"] == "live" and event["description"] == ""
@@ -152,7 +191,9 @@ def test_update_applies_given_keys_and_replaces_lists(
     assert event["updated_at"] > created["updated_at"]
     assert event["event_type_id"] == created["event_type_id"] and event["order"] == created["order"]
 
-    renamed = editor.patch(url, json={"name": "Home screen", "reviewed": True, "metric_breakdown_columns": ["os"]})
+    renamed = editor.patch(
+        url, json={"name": "Home screen", "reviewed": True, "metric_breakdown_columns": ["os"]}
+    )
     assert renamed.status_code == 200
     assert renamed.json()["name"] == "Home screen" and renamed.json()["source_name"] == "Home"
     assert renamed.json()["reviewed"] is True and renamed.json()["metric_breakdown_columns"] == ["os"]
@@ -229,9 +270,10 @@ def test_readers_read_and_only_editors_write(
 
     write_key = key_client("editor", "write", project_slug="shop")
     assert write_key.patch(url, json={"name": "By script"}).status_code == 200
-    assert key_client("editor", "write", project_slug="shop").get(
-        "/api/v1/projects/other/events"
-    ).status_code == 403
+    assert (
+        key_client("editor", "write", project_slug="shop").get("/api/v1/projects/other/events").status_code
+        == 403
+    )
 
 
 def test_ids_of_other_projects_and_branches_are_not_found(
@@ -251,9 +293,7 @@ def test_ids_of_other_projects_and_branches_are_not_found(
 
     branch_id = make_working_branch(context, project["id"])
     with context.db.transaction() as db:
-        branch_type = plan.screen.__class__(
-            project_id=plan.screen.project_id, branch_id=branch_id, name="screen", display_name="screen"
-        )
+        branch_type = EventType(project_id=plan.screen.project_id, branch_id=branch_id, name="screen")
         db.add(branch_type)
     drafted = make_event(context, branch_type, "Drafted")
     assert editor.get(f"{EVENTS}/{drafted.id}").status_code == 404

@@ -63,7 +63,11 @@ def seasonal_mean(rng: np.random.Generator, k: int, n: int, step: int, base: Flo
     if step >= 86400:
         curve = np.ones((k, n))
     else:
-        curve = np.where(weekend, _daily_curve(hours, peak + shift, width, trough), _daily_curve(hours, peak, width, trough))
+        curve = np.where(
+            weekend,
+            _daily_curve(hours, peak + shift, width, trough),
+            _daily_curve(hours, peak, width, trough),
+        )
     mean = curve * np.where(weekend, weekend_factor, 1.0)
     return base[:, None] * mean / mean.mean(axis=1, keepdims=True)
 
@@ -89,7 +93,13 @@ def _scenario(
 
 
 def _inject(
-    s: Scenario, rng: np.random.Generator, i: int, at: int, length: int, factor: float, must_report: bool = True
+    s: Scenario,
+    rng: np.random.Generator,
+    i: int,
+    at: int,
+    length: int,
+    factor: float,
+    must_report: bool = True,
 ) -> None:
     """Multiply the mean of series i over [at, at+length) and label it; too-small bases are IGNORE."""
     end = min(at + length, s.mean.shape[1])
@@ -180,7 +190,9 @@ def build_scenarios(seed: int = 7, series_per_scenario: int = 20) -> list[Scenar
     s.run_every = 1
     out.append(s)
 
-    out.append(_spikes_and_drops(_scenario("daily_interval", rng, k, 200, "1d", (500.0, 50000.0), 90), rng, 2, 2))
+    out.append(
+        _spikes_and_drops(_scenario("daily_interval", rng, k, 200, "1d", (500.0, 50000.0), 90), rng, 2, 2)
+    )
     out.append(_spikes_and_drops(_scenario("quarter_hour", rng, k, 21, "15m", (2000.0, 40000.0), 7), rng))
     return out
 
@@ -227,12 +239,15 @@ def score(scenario: Scenario, seed: int = 0, detector: Detector = _default_detec
     k, n = counts.shape
     alerted = np.zeros((k, n), dtype=np.int64)
     settle_buckets = -(-DEFAULT_SETTLING_MINUTES * 60 // step)
-    for end in range(s.eval_from + s.run_every, n + 1, s.run_every):
+    ends = list(range(s.eval_from + s.run_every, n + 1, s.run_every))
+    # A last run once everything has settled stands for the runs that would follow.
+    runs = [(end, True) for end in ends if end < n] + [(n, True), (n, False)]
+    for end, filling in runs:
         seen = counts[:, :end].copy()
-        for back, (lo, hi) in enumerate(s.fill[: settle_buckets + 1]):
+        for back, (lo, hi) in enumerate(s.fill[: settle_buckets + 1] if filling else ()):
             seen[:, end - 1 - back] = np.floor(seen[:, end - 1 - back] * rng.uniform(lo, hi, k))
         panel = BucketPanel(START, s.interval, seen, s.collected[:end].copy(), keys=tuple(range(k)))
-        now = START + end * step + (0 if s.fill[0][1] < 0.9 else 300)
+        now = START + end * step + (0 if s.fill[0][1] < 0.9 else 300) + (0 if filling else 86400)
         flags = detector(panel, now, s.settings)
         lo = max(s.eval_from, end - max(TRAILING_WINDOW, s.run_every + settle_buckets))
         fresh = (alerted[:, lo:end] == 0) & (flags[:, lo:end] != 0)
@@ -242,9 +257,7 @@ def score(scenario: Scenario, seed: int = 0, detector: Detector = _default_detec
     scored = region & (s.labels != IGNORE) & s.collected[None, :]
     alerts = scored & (alerted != 0)
     true = alerts & (alerted == s.labels)
-    found = sum(
-        bool(np.any(alerted[i, a:b] == d)) for i in range(k) for a, b, d in s.incidents[i]
-    )
+    found = sum(bool(np.any(alerted[i, a:b] == d)) for i in range(k) for a, b, d in s.incidents[i])
     return Score(
         scenario=s.name,
         series=k,

@@ -17,17 +17,38 @@ def nanmedian_last(values: FloatArray) -> tuple[FloatArray, IntArray]:
     is two gathers at positions that depend on the finite count.
     """
     ordered = np.sort(values, axis=-1)
-    count = np.count_nonzero(~np.isnan(values), axis=-1)
-    lo = np.maximum((count - 1) // 2, 0)[..., None]
-    hi = np.maximum(count // 2, 0)[..., None]
-    with np.errstate(invalid="ignore"):
-        median = 0.5 * (np.take_along_axis(ordered, lo, -1) + np.take_along_axis(ordered, hi, -1))[..., 0]
+    count = np.count_nonzero(~np.isnan(values), axis=-1)[..., None]
+    middle = np.concatenate([np.maximum((count - 1) // 2, 0), np.maximum(count // 2, 0)], axis=-1)
+    pair = np.take_along_axis(ordered, middle, -1)
+    median = 0.5 * (pair[..., 0] + pair[..., 1])
+    count = count[..., 0]
     median[count == 0] = np.nan
     return median, count.astype(np.int64)
 
 
-def trailing_median(values: FloatArray, window: int) -> tuple[FloatArray, IntArray]:
-    """For each position j, the NaN-aware median of values[..., j-window:j] (strictly before j)."""
+def trimmed_mean_last(values: FloatArray, trim: float = 0.25) -> FloatArray:
+    """Mean of the middle half (by default) of the finite values over the last axis; NaN if none.
+
+    As robust as a median to a few wild values, but it still averages, so it does not collapse
+    to 0 on counts of a few events the way a median does.
+    """
+    ordered = np.sort(values, axis=-1)
+    count = np.count_nonzero(~np.isnan(values), axis=-1)[..., None]
+    drop = np.floor(count * trim)
+    position = np.arange(values.shape[-1])
+    keep = (position >= drop) & (position < count - drop)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(keep, ordered, 0.0).sum(axis=-1) / keep.sum(axis=-1)
+
+
+def trailing_median(values: FloatArray, window: int) -> tuple[FloatArray, FloatArray, IntArray]:
+    """For each position j, the NaN-aware median and mean of values[..., j-window:j] (strictly before j),
+    and how many values they saw."""
     pad = np.full((*values.shape[:-1], window), np.nan)
-    windows = sliding_window_view(np.concatenate([pad, values], axis=-1), window, axis=-1)
-    return nanmedian_last(windows[..., : values.shape[-1], :])
+    windows = sliding_window_view(np.concatenate([pad, values], axis=-1), window, axis=-1)[
+        ..., : values.shape[-1], :
+    ]
+    median, count = nanmedian_last(windows)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nansum(windows, axis=-1) / count
+    return median, mean, count

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from tripl.observe.detection.robust import nanmedian_last
+from tripl.observe.detection.robust import nanmedian_last, trimmed_mean_last
 from tripl.observe.detection.series import FloatArray, IntArray, weekday_hour
 
 DAY = 86400
 MIN_CYCLES = 2
 MIN_WEEKS_WITHOUT_PRIOR = 3
+PSEUDO_COUNT = 5.0
 # Phases whose share of traffic is below this carry no usable level information.
 MIN_SHAPE = 0.02
 
@@ -44,7 +45,7 @@ def _unfold(folded: FloatArray, phase0: int, n: int) -> FloatArray:
 def _shape_given_levels(folded: FloatArray, levels: FloatArray) -> FloatArray:
     with np.errstate(divide="ignore", invalid="ignore"):
         ratios = np.where((levels > 0)[..., None], folded / levels[..., None], np.nan)
-    shape, _ = nanmedian_last(np.swapaxes(ratios, 1, 2))
+    shape = trimmed_mean_last(np.swapaxes(ratios, 1, 2))
     shape = np.where(np.isnan(shape), 1.0, shape)
     mean = shape.mean(axis=-1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -83,27 +84,30 @@ def _weekly_level(day_levels: FloatArray) -> FloatArray:
     return np.where(count >= 4, median, np.nan)
 
 
-def _median_others(ordered: FloatArray, count: IntArray, rank: IntArray, prior: bool) -> FloatArray:
+def _median_others(ordered: FloatArray, count: IntArray, rank: IntArray, prior: np.ndarray) -> FloatArray:
     """Median of the sorted finite values except the one at `rank` (none if rank >= count); 1 if empty.
 
-    With `prior`, fewer than MIN_WEEKS_WITHOUT_PRIOR values get a neutral 1 added first.
+    Where `prior` is set, fewer than MIN_WEEKS_WITHOUT_PRIOR values get a neutral 1 added first.
     """
-    excluded = rank < count
-    left = count - excluded
+    left = count - (rank < count)
+    positions = [
+        np.maximum((left - 1) // 2, 0),
+        np.maximum(left // 2, 0),
+        np.zeros_like(rank),
+        np.ones_like(rank),
+    ]
+    index = np.concatenate([p + (p >= rank) for p in positions], axis=-1)
+    index = np.minimum(index, ordered.shape[-1] - 1)
+    lo, hi, first, second = np.split(np.take_along_axis(ordered, index, -1), 4, axis=-1)
+    median = 0.5 * (lo + hi)
+    of_two = np.clip(1.0, np.minimum(first, second), np.maximum(first, second))
+    with_prior = np.where(
+        left >= MIN_WEEKS_WITHOUT_PRIOR, median, np.where(left == 2, of_two, 0.5 * (first + 1.0))
+    )
+    return np.where(left > 0, np.where(prior, with_prior, median), 1.0)
 
-    def value(position: IntArray) -> FloatArray:
-        index = np.clip(position + (position >= rank), 0, ordered.shape[-1] - 1)
-        return np.take_along_axis(ordered, index, -1)
 
-    median = 0.5 * (value(np.maximum((left - 1) // 2, 0)) + value(np.maximum(left // 2, 0)))
-    if prior:
-        first, second = value(np.zeros_like(rank)), value(np.ones_like(rank))
-        of_two = np.clip(1.0, np.minimum(first, second), np.maximum(first, second))
-        median = np.where(left >= MIN_WEEKS_WITHOUT_PRIOR, median, np.where(left == 2, of_two, 0.5 * (first + 1.0)))
-    return np.where(left > 0, median, 1.0)
-
-
-def weekday_factors(ratios: FloatArray, prior: bool) -> tuple[FloatArray, FloatArray]:
+def weekday_factors(ratios: FloatArray, prior: np.ndarray) -> tuple[FloatArray, FloatArray]:
     """From (..., weeks) ratios: each week's factor from the other weeks, and one from all weeks."""
     weeks = ratios.shape[-1]
     order = np.argsort(ratios, axis=-1)  # NaN sorts last
@@ -111,10 +115,10 @@ def weekday_factors(ratios: FloatArray, prior: bool) -> tuple[FloatArray, FloatA
     count = np.count_nonzero(~np.isnan(ratios), axis=-1)[..., None]
     rank = np.empty_like(order)
     np.put_along_axis(rank, order, np.broadcast_to(np.arange(weeks), order.shape), -1)
-    rank = np.where(np.isnan(ratios), weeks, rank)
-    leave_one_out = _median_others(ordered, count, rank, prior)
-    pooled = _median_others(ordered, count, np.full_like(count, weeks), prior)
-    return leave_one_out, pooled[..., 0]
+    # An extra column that excludes nothing gives the all-weeks factor in the same pass.
+    rank = np.concatenate([np.where(np.isnan(ratios), weeks, rank), np.full_like(count, weeks)], axis=-1)
+    factors = _median_others(ordered, count, rank, prior)
+    return factors[..., :weeks], factors[..., weeks]
 
 
 def _by_weekday(per_day: FloatArray, first_weekday: int) -> FloatArray:
@@ -169,15 +173,25 @@ def fit_profile(values: FloatArray, start: int, step: int) -> tuple[SeasonalProf
     days = _fold(values, phase0, per_day)
     shape, day_levels = day_shape(days) if per_day > 1 else (np.ones((k, 1)), days[..., 0])
     first_weekday = int((start // DAY + 3) % 7)
+    per_day_mass = shape.sum(axis=1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
-        day_factor = day_levels / _weekly_level(day_levels)
-        within_day = days / (day_levels[..., None] * shape[:, None, :])
+        # Pseudo-counts pull ratios of a few events towards 1: 3 events where 1.5 were expected
+        # says little about the profile.
+        day_factor = (day_levels * per_day_mass + PSEUDO_COUNT) / (
+            _weekly_level(day_levels) * per_day_mass + PSEUDO_COUNT
+        )
+        within_day = (days + PSEUDO_COUNT) / (day_levels[..., None] * shape[:, None, :] + PSEUDO_COUNT)
     day_factor[~np.isfinite(day_factor)] = np.nan
     within_day[~np.isfinite(within_day)] = np.nan
     # Day levels are sums over a whole day, robust enough to trust from a single week; the shape
     # within a day is not, so it leans on the pooled shape until three weeks agree.
-    level_out, level_all = weekday_factors(_by_weekday(day_factor[..., None], first_weekday), prior=False)
-    shape_out, shape_all = weekday_factors(_by_weekday(within_day, first_weekday), prior=True)
+    both = np.concatenate(
+        [_by_weekday(day_factor[..., None], first_weekday), _by_weekday(within_day, first_weekday)], axis=2
+    )
+    prior = np.arange(per_day + 1)[:, None] > 0
+    own_out, all_weeks = weekday_factors(both, prior)
+    level_out, shape_out = own_out[:, :, :1], own_out[:, :, 1:]
+    level_all, shape_all = all_weeks[:, :, :1], all_weeks[:, :, 1:]
     n_days = days.shape[1]
     own_week_out = _per_day(level_out, first_weekday, n_days) * _per_day(shape_out, first_weekday, n_days)
     per_bucket = _unfold(own_week_out * shape[:, None, :], phase0, n)

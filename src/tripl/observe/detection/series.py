@@ -92,9 +92,7 @@ class BucketPanel(BucketSeries, Generic[K]):
         return BucketSeries(self.start, self.interval, self.counts[self.keys.index(key)], self.collected)
 
 
-def _grid_bounds(
-    times: IntArray, step: int, start: TimeLike | None, end: TimeLike | None
-) -> tuple[int, int]:
+def _grid_bounds(times: IntArray, step: int, start: TimeLike | None, end: TimeLike | None) -> tuple[int, int]:
     if start is not None:
         first = epoch_seconds(start)
     elif times.size:

@@ -100,4 +100,6 @@ def interval_seconds(interval: str) -> int:
     try:
         return INTERVAL_SECONDS[interval]
     except KeyError:
-        raise ValueError(f"unknown interval {interval!r}; expected one of {sorted(INTERVAL_SECONDS)}") from None
+        raise ValueError(
+            f"unknown interval {interval!r}; expected one of {sorted(INTERVAL_SECONDS)}"
+        ) from None

@@ -23,7 +23,9 @@ class FieldDefinition(IdMixin, TimestampMixin, Base):
     __tablename__ = "field_definitions"
     __table_args__ = (UniqueConstraint("event_type_id", "name"),)
 
-    event_type_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("event_types.id", ondelete="CASCADE"), index=True)
+    event_type_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("event_types.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(100))
     display_name: Mapped[str] = mapped_column(String(255), default="")
     field_type: Mapped[FieldType] = mapped_column(Enum(FieldType, native_enum=False, length=16))

@@ -28,7 +28,7 @@ class EventPhoto(IdMixin, TimestampMixin, Base):
     storage_key: Mapped[str | None] = mapped_column(String(500))
     sort_order: Mapped[int] = mapped_column(default=0)
     external_url: Mapped[str | None] = mapped_column(Text)
-    title: Mapped[str] = mapped_column(String(255), default="")
+    title: Mapped[str] = mapped_column(String(500), default="")
     uploaded_by_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 

@@ -7,6 +7,7 @@ keeps serving older photos from disk.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -15,14 +16,17 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import IO, Any, Protocol
 
 from tripl.config import Settings
 
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 256 * 1024
+GCS_CHUNK_SIZE = 1024 * 1024
 GCS_TIMEOUT = 30.0
+# Retries of transient GCS errors stop after this long: a request should fail, not hang.
+GCS_RETRY_DEADLINE = 15.0
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*(\.[a-z0-9]+)?$")
 
 
@@ -48,7 +52,7 @@ class BlobStream:
 class PhotoStorage(Protocol):
     name: str
 
-    def save(self, key: str, data: BinaryIO, size: int, content_type: str) -> None: ...
+    def save(self, key: str, data: IO[bytes], size: int, content_type: str) -> None: ...
 
     def open(self, key: str) -> BlobStream: ...
 
@@ -70,7 +74,7 @@ class LocalPhotoStorage:
     def path(self, key: str) -> Path:
         return self.root / check_key(key)
 
-    def save(self, key: str, data: BinaryIO, size: int, content_type: str) -> None:
+    def save(self, key: str, data: IO[bytes], size: int, content_type: str) -> None:
         target = self.path(key)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -108,10 +112,8 @@ class LocalPhotoStorage:
             path.unlink(missing_ok=True)
         except OSError as exc:
             raise StorageError(f"cannot delete photo: {exc}") from exc
-        try:  # drop the event's directory once its last photo is gone
+        with contextlib.suppress(OSError):  # drop the event's directory once its last photo is gone
             path.parent.rmdir()
-        except OSError:
-            pass
 
 
 class GcsPhotoStorage:
@@ -122,12 +124,23 @@ class GcsPhotoStorage:
     def __init__(self, bucket: Any) -> None:
         self.bucket = bucket
 
-    def save(self, key: str, data: BinaryIO, size: int, content_type: str) -> None:
+    @staticmethod
+    def _retry() -> Any:
+        from google.cloud.storage.retry import DEFAULT_RETRY
+
+        return DEFAULT_RETRY.with_timeout(GCS_RETRY_DEADLINE)
+
+    def save(self, key: str, data: IO[bytes], size: int, content_type: str) -> None:
         blob = self.bucket.blob(check_key(key))
         try:
             # Generation 0 = only if absent: a key is never overwritten.
             blob.upload_from_file(
-                data, size=size, content_type=content_type, if_generation_match=0, timeout=GCS_TIMEOUT
+                data,
+                size=size,
+                content_type=content_type,
+                if_generation_match=0,
+                timeout=GCS_TIMEOUT,
+                retry=self._retry(),
             )
         except Exception as exc:
             raise StorageError(f"cannot upload photo to GCS: {exc}") from exc
@@ -137,7 +150,7 @@ class GcsPhotoStorage:
 
         blob = self.bucket.blob(check_key(key))
         try:
-            blob.reload(timeout=GCS_TIMEOUT)
+            blob.reload(timeout=GCS_TIMEOUT, retry=self._retry())
         except NotFound:
             raise BlobMissing(key) from None
         except Exception as exc:
@@ -149,8 +162,10 @@ class GcsPhotoStorage:
         def chunks() -> Iterator[bytes]:
             start = 0
             while start < size:
-                end = min(start + CHUNK_SIZE, size) - 1
-                yield pinned.download_as_bytes(start=start, end=end, checksum=None, timeout=GCS_TIMEOUT)
+                end = min(start + GCS_CHUNK_SIZE, size) - 1
+                yield pinned.download_as_bytes(
+                    start=start, end=end, checksum=None, timeout=GCS_TIMEOUT, retry=self._retry()
+                )
                 start = end + 1
 
         return BlobStream(chunks(), size)
@@ -159,7 +174,7 @@ class GcsPhotoStorage:
         from google.api_core.exceptions import NotFound
 
         try:
-            self.bucket.blob(check_key(key)).delete(timeout=GCS_TIMEOUT)
+            self.bucket.blob(check_key(key)).delete(timeout=GCS_TIMEOUT, retry=self._retry())
         except NotFound:
             pass
         except Exception as exc:
@@ -188,6 +203,10 @@ class PhotoStore:
         self._lock = threading.Lock()
 
     @property
+    def allowed_content_types(self) -> frozenset[str]:
+        return frozenset(t.strip().lower() for t in self.settings.photo_allowed_mime.split(",") if t.strip())
+
+    @property
     def default(self) -> PhotoStorage:
         return self.backend(self.default_name)
 
@@ -200,7 +219,8 @@ class PhotoStore:
 
     def _build(self, name: str | None) -> PhotoStorage:
         if name == "local":
-            return LocalPhotoStorage(self.settings.data_dir / "photos")
+            root = self.settings.photo_local_dir
+            return LocalPhotoStorage(Path(root) if root else self.settings.data_dir / "photos")
         if name == "gcs":
             if not self.settings.gcs_bucket:
                 raise StorageError("GCS photo storage needs TRIPL_GCS_BUCKET")

@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from tripl.core.deps import DbSession
+from tripl.plan.photos.deps import PhotoStoreDep
 from tripl.plan.projects import service
 from tripl.plan.projects.deps import ProjectDep
 from tripl.plan.projects.schemas import ProjectCreate, ProjectResponse, ProjectUpdate
@@ -40,6 +41,8 @@ def update_project(
 
 
 @router.delete("/{slug}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete Project")
-def delete_project(project: ProjectDep, db: DbSession, principal: Owner) -> Response:
-    service.delete_project(db, principal.user, project)
+def delete_project(
+    project: ProjectDep, db: DbSession, principal: Owner, photo_store: PhotoStoreDep
+) -> Response:
+    service.delete_project(db, principal.user, project, photo_store)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

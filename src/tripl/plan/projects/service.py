@@ -11,6 +11,8 @@ from tripl.plan.branches.models import BranchKind, PlanBranch
 from tripl.plan.branches.service import create_main_branch
 from tripl.plan.event_types.models import EventType
 from tripl.plan.events.models import Event, EventStatus
+from tripl.plan.photos.cleanup import release_project_photos
+from tripl.plan.photos.storage import PhotoStore
 from tripl.plan.projects.models import Project
 from tripl.plan.projects.schemas import ProjectResponse, ProjectSummary
 from tripl.plan.variables.models import Variable
@@ -72,7 +74,7 @@ def update_project(db: Session, actor: User, project: Project, changes: dict[str
     return project
 
 
-def delete_project(db: Session, actor: User, project: Project) -> None:
+def delete_project(db: Session, actor: User, project: Project, photo_store: PhotoStore) -> None:
     audit.record(
         db,
         actor,
@@ -83,6 +85,8 @@ def delete_project(db: Session, actor: User, project: Project) -> None:
         project_id=project.id,
         project_slug=project.slug,
     )
+    # Stored photo files are deleted once this transaction has committed.
+    release_project_photos(db, photo_store, project.id)
     # Rows of the project go with it through ON DELETE CASCADE foreign keys, in this transaction.
     db.execute(delete(Project).where(Project.id == project.id))
 

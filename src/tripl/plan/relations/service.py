@@ -38,27 +38,25 @@ def get_relation(db: Session, project: Project, branch: PlanBranch, relation_id:
 def _check_ends(db: Session, branch: PlanBranch, body: RelationCreate) -> dict[uuid.UUID, str]:
     """Ids outside this project+branch are 404; a field of the other type is 422. Returns type names."""
     type_ids = {body.source_event_type_id, body.target_event_type_id}
-    types = dict(
-        db.execute(
+    types = {
+        type_id: name
+        for type_id, name in db.execute(
             select(EventType.id, EventType.name).where(
                 EventType.id.in_(type_ids), EventType.branch_id == branch.id
             )
         )
-        .tuples()
-        .all()
-    )
+    }
     if set(types) != type_ids:
         raise NotFound("Event type not found")
     field_ids = {body.source_field_id, body.target_field_id}
-    owners = dict(
-        db.execute(
+    owners = {
+        field_id: type_id
+        for field_id, type_id in db.execute(
             select(FieldDefinition.id, FieldDefinition.event_type_id)
             .join(EventType, EventType.id == FieldDefinition.event_type_id)
             .where(FieldDefinition.id.in_(field_ids), EventType.branch_id == branch.id)
         )
-        .tuples()
-        .all()
-    )
+    }
     if set(owners) != field_ids:
         raise NotFound("Field not found")
     if owners[body.source_field_id] != body.source_event_type_id:

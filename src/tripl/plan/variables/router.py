@@ -19,17 +19,26 @@ router = APIRouter(prefix="/projects/{slug}/variables", tags=["variables"])
 
 
 @router.get("", response_model=list[VariableResponse], summary="List Variables")
-def list_variables(project: ProjectDep, branch: BranchDep, db: DbSession, _: Viewer) -> list[VariableResponse]:
+def list_variables(
+    project: ProjectDep, branch: BranchDep, db: DbSession, _: Viewer
+) -> list[VariableResponse]:
     return service.to_response(db, branch, service.list_variables(db, branch))
 
 
-@router.post("", response_model=VariableResponse, status_code=status.HTTP_201_CREATED, summary="Create Variable")
+@router.post(
+    "", response_model=VariableResponse, status_code=status.HTTP_201_CREATED, summary="Create Variable"
+)
 def create_variable(
     body: VariableCreate, project: ProjectDep, branch: BranchDep, db: DbSession, principal: Editor
 ) -> VariableResponse:
     variable = service.create_variable(
-        db, principal.user, project, branch,
-        name=body.name, variable_type=body.variable_type, description=body.description,
+        db,
+        principal.user,
+        project,
+        branch,
+        name=body.name,
+        variable_type=body.variable_type,
+        description=body.description,
     )
     return service.to_response(db, branch, [variable])[0]
 
@@ -45,7 +54,11 @@ def list_variable_values(
 
 @router.patch("/{variable_id}", response_model=VariableResponse, summary="Update Variable")
 def update_variable(
-    variable_id: uuid.UUID, body: VariableUpdate, project: ProjectDep, branch: BranchDep, db: DbSession,
+    variable_id: uuid.UUID,
+    body: VariableUpdate,
+    project: ProjectDep,
+    branch: BranchDep,
+    db: DbSession,
     principal: Editor,
 ) -> VariableResponse:
     variable = service.get_variable(db, branch, variable_id)

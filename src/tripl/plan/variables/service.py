@@ -26,7 +26,11 @@ from tripl.workspace.users.models import User
 
 
 def list_variables(db: Session, branch: PlanBranch) -> list[Variable]:
-    return list(db.scalars(select(Variable).where(Variable.branch_id == branch.id).order_by(Variable.name, Variable.id)))
+    return list(
+        db.scalars(
+            select(Variable).where(Variable.branch_id == branch.id).order_by(Variable.name, Variable.id)
+        )
+    )
 
 
 def get_variable(db: Session, branch: PlanBranch, variable_id: uuid.UUID) -> Variable:
@@ -51,20 +55,39 @@ def _flush(db: Session, name: str) -> None:
         raise Conflict(f"Variable '{name}' already exists") from None
 
 
-def _audit(db: Session, actor: User, action: str, project: Project, variable: Variable, payload: dict[str, Any]) -> None:
+def _audit(
+    db: Session, actor: User, action: str, project: Project, variable: Variable, payload: dict[str, Any]
+) -> None:
     audit.record(
-        db, actor, action, target_type="variable", target_id=variable.id, target_name=variable.name,
-        project_id=project.id, project_slug=project.slug, payload={"branch_id": variable.branch_id, **payload},
+        db,
+        actor,
+        action,
+        target_type="variable",
+        target_id=variable.id,
+        target_name=variable.name,
+        project_id=project.id,
+        project_slug=project.slug,
+        payload={"branch_id": variable.branch_id, **payload},
     )
 
 
 def create_variable(
-    db: Session, actor: User, project: Project, branch: PlanBranch, *, name: str, variable_type: VariableType,
+    db: Session,
+    actor: User,
+    project: Project,
+    branch: PlanBranch,
+    *,
+    name: str,
+    variable_type: VariableType,
     description: str,
 ) -> Variable:
     _ensure_name_free(db, branch, name)
     variable = Variable(
-        project_id=project.id, branch_id=branch.id, name=name, variable_type=variable_type, description=description
+        project_id=project.id,
+        branch_id=branch.id,
+        name=name,
+        variable_type=variable_type,
+        description=description,
     )
     db.add(variable)
     _flush(db, name)
@@ -73,7 +96,12 @@ def create_variable(
 
 
 def update_variable(
-    db: Session, actor: User, project: Project, branch: PlanBranch, variable: Variable, changes: dict[str, Any]
+    db: Session,
+    actor: User,
+    project: Project,
+    branch: PlanBranch,
+    variable: Variable,
+    changes: dict[str, Any],
 ) -> Variable:
     if changes.get("description", "") is None:
         changes["description"] = ""
@@ -121,15 +149,22 @@ def _rewrite_placeholders(db: Session, actor: User, branch: PlanBranch, old: str
         db.execute(update(model), params)
         history.extend(
             EventChange(
-                event_id=event_id, user_id=actor.id, user_email=actor.email, field=f"{prefix}:{field_name}",
-                old_value=value, new_value=value.replace(old_ph, new_ph),
+                event_id=event_id,
+                user_id=actor.id,
+                user_email=actor.email,
+                field=f"{prefix}:{field_name}",
+                old_value=value,
+                new_value=value.replace(old_ph, new_ph),
             )
             for _, event_id, value, field_name in rows
         )
     db.add_all(history)
     events = {row[1] for row in field_rows} | {row[1] for row in meta_rows}
-    return {"rewritten_field_values": len(field_rows), "rewritten_meta_values": len(meta_rows),
-            "rewritten_events": len(events)}
+    return {
+        "rewritten_field_values": len(field_rows),
+        "rewritten_meta_values": len(meta_rows),
+        "rewritten_events": len(events),
+    }
 
 
 def delete_variable(db: Session, actor: User, project: Project, variable: Variable) -> None:
@@ -149,11 +184,19 @@ def list_value_contexts(db: Session, variable: Variable) -> list[VariableValueCo
     ).all()
     return [
         VariableValueContextResponse(
-            id=ctx.id, variable_id=variable.id, variable_name=variable.name, event_id=ctx.event_id,
-            event_name=event_name, field_definition_id=ctx.field_definition_id, field_name=field_name,
-            field_display_name=display_name or field_name, source_column=ctx.source_column,
-            value_kind=ctx.value_kind, observed_count=ctx.observed_count,
-            values=[v if isinstance(v, str) else str(v) for v in ctx.values or []], updated_at=ctx.updated_at,
+            id=ctx.id,
+            variable_id=variable.id,
+            variable_name=variable.name,
+            event_id=ctx.event_id,
+            event_name=event_name,
+            field_definition_id=ctx.field_definition_id,
+            field_name=field_name,
+            field_display_name=display_name or field_name,
+            source_column=ctx.source_column,
+            value_kind=ctx.value_kind,
+            observed_count=ctx.observed_count,
+            values=[v if isinstance(v, str) else str(v) for v in ctx.values or []],
+            updated_at=ctx.updated_at,
         )
         for ctx, event_name, field_name, display_name in rows
     ]
@@ -163,9 +206,14 @@ def to_response(db: Session, branch: PlanBranch, variables: list[Variable]) -> l
     figures = usage(db, branch.id, variables)
     return [
         VariableResponse(
-            id=v.id, project_id=v.project_id, name=v.name, source_name=v.source_name,
-            variable_type=v.variable_type, description=v.description,
-            event_count=figures[v.id].event_count, context_count=figures[v.id].context_count,
+            id=v.id,
+            project_id=v.project_id,
+            name=v.name,
+            source_name=v.source_name,
+            variable_type=v.variable_type,
+            description=v.description,
+            event_count=figures[v.id].event_count,
+            context_count=figures[v.id].context_count,
             low_context_count=figures[v.id].low_context_count,
             high_context_count=figures[v.id].high_context_count,
             sample_values=figures[v.id].sample_values,

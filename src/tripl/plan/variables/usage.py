@@ -20,6 +20,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Select, func, select, union_all
 from sqlalchemy.orm import Session
@@ -44,7 +45,7 @@ class VariableUsage:
     sample_values: list[str] = field(default_factory=list)
 
 
-def _values_containing(branch_id: uuid.UUID, needle: str) -> Select[tuple[uuid.UUID, str]]:
+def _values_containing(branch_id: uuid.UUID, needle: str) -> Select[Any]:
     """(event_id, value) of every field and meta value on the branch that contains `needle`."""
     fields = (
         select(EventFieldValue.event_id, EventFieldValue.value)

@@ -10,17 +10,25 @@ from tripl.core.http import client_ip, request_origin_allowed
 from tripl.workspace.auth import service
 from tripl.workspace.auth.deps import Member, Viewer
 from tripl.workspace.auth.schemas import AuthStatusResponse, AuthUserResponse, LoginRequest, RegisterRequest
-from tripl.workspace.settings.service import registration_mode
+from tripl.workspace.settings.service import effective, registration_mode
 from tripl.workspace.users.service import count_users
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-def _guard_public_post(request: Request, ctx: TriplContext, bucket: str, limit: int, window: int) -> None:
+def _guard_public_post(request: Request, ctx: TriplContext, bucket: str, limit_key: str, window: int) -> None:
     origin = request.headers.get("origin") or request.headers.get("referer")
     if origin and not request_origin_allowed(request, ctx.settings.trusted_origins):
         raise Forbidden("Cross-site request refused: Origin or Referer must match this site")
-    wait = ctx.limiter.hit(bucket, client_ip(request, ctx.settings.trusted_proxies), limit, window)
+    # Owners may change these at runtime (service settings); a limit of 0 means no limit.
+    with ctx.db.sessions() as db:
+        enabled = effective(db, ctx.settings, "security.rate_limit_enabled")
+        limit = int(effective(db, ctx.settings, limit_key))
+        trust_forwarded = effective(db, ctx.settings, "security.rate_limit_trust_forwarded_for")
+    if not enabled or limit == 0:
+        return
+    proxies = ctx.settings.trusted_proxies if trust_forwarded else []
+    wait = ctx.limiter.hit(bucket, client_ip(request, proxies), limit, window)
     if wait is not None:
         raise RateLimited(wait)
 
@@ -43,7 +51,7 @@ def _set_session_cookie(response: Response, settings: Settings, token: str) -> N
 def register(
     body: RegisterRequest, request: Request, response: Response, db: DbSession, ctx: Context
 ) -> AuthUserResponse:
-    _guard_public_post(request, ctx, "register", ctx.settings.register_rate_limit_per_hour, 3600)
+    _guard_public_post(request, ctx, "register", "security.rate_limit_register_per_hour", 3600)
     user = service.register(db, ctx.settings, email=body.email, password=body.password, name=body.name)
     _set_session_cookie(response, ctx.settings, service.start_session(db, ctx.settings, user))
     return AuthUserResponse.model_validate(user)
@@ -51,7 +59,7 @@ def register(
 
 @router.post("/login", response_model=AuthUserResponse, summary="Login")
 def login(body: LoginRequest, request: Request, response: Response, ctx: Context) -> AuthUserResponse:
-    _guard_public_post(request, ctx, "login", ctx.settings.login_rate_limit_per_minute, 60)
+    _guard_public_post(request, ctx, "login", "security.rate_limit_login_per_minute", 60)
     # Verify in a read-only session: argon2 is slow by design and must not hold a write lock.
     with ctx.db.sessions() as read:
         user, new_hash = service.authenticate(read, email=body.email, password=body.password)
