@@ -195,8 +195,8 @@ def test_context_figures_and_samples(editor: TestClient, plan: dict[str, Any], c
     assert listed["other"]["sample_values"] == ["x"] and listed["other"]["context_count"] == 1
 
     few = create(editor, "few")
-    add_context(context, few["id"], plan["home"], plan["screen"], ValueKind.low, ["b", "a", "b"])
-    add_context(context, few["id"], plan["home"], plan["platform"], ValueKind.low, ["a", "c"])
+    add_context(context, few["id"], plan["home"], plan["screen"], ValueKind.low, ["b", "a", "b"], observed=5)
+    add_context(context, few["id"], plan["home"], plan["platform"], ValueKind.low, ["a", "c"], observed=2)
     assert by_name(editor)["few"]["sample_values"] == ["b", "a", "c"]
 
 

@@ -37,6 +37,9 @@ KAPPA_WITHOUT_HISTORY = 0.25
 OLDER_LEVEL_LAGS = (1, 2)
 # How far, as a fraction of sigma, a bucket must also sit from each older level.
 OLDER_LEVEL_AGREEMENT = 0.5
+# Buckets this far off even for an in-sample profile are left out of the profile's second fit. A
+# modelling constant, not the alert threshold, so per-scope overrides change verdicts, not numbers.
+UNUSUAL_Z = 4.0
 CHUNK_SERIES = 128
 IntIndex = npt.NDArray[np.int64]
 A = TypeVar("A", bound=npt.NDArray[Any])
@@ -146,19 +149,18 @@ def _evaluate(
             voted = _shift(history, lag * window, 0) >= min_history
             agrees &= ~voted | (older_z * np.sign(z) >= OLDER_LEVEL_AGREEMENT * sigma)
         flagged = evaluated & (np.abs(z) >= sigma) & (expected >= min_expected) & agrees & (ok | (z > 0))
-    return _Evaluation(expected, sd, z, flagged, level_all[:, -1], kappa)
+    next_level = np.where(history_all[:, -1] >= min_history, level_all[:, -1], np.nan)
+    return _Evaluation(expected, sd, z, flagged, next_level, kappa)
 
 
-def _unusual(
-    y: FloatArray, ok: BoolArray, fitted: FloatArray, kappa: FloatArray, window: int, sigma: FloatArray
-) -> BoolArray:
+def _unusual(y: FloatArray, ok: BoolArray, fitted: FloatArray, kappa: FloatArray, window: int) -> BoolArray:
     """Buckets unusual even against a profile fitted with them: a pattern that repeats every week is
     explained in-sample, a one-off incident is not."""
     level, mean, history = (a[:, :-1] for a in _levels(y, ok, fitted, window))
     expected = level * fitted
     with np.errstate(invalid="ignore"):
         return (history > 0) & (
-            np.abs(y - expected) >= sigma * spread(expected, kappa[:, None], mean * fitted)
+            np.abs(y - expected) >= UNUSUAL_Z * spread(expected, kappa[:, None], mean * fitted)
         )
 
 
@@ -179,8 +181,7 @@ def _fit_chunk(
     first = _evaluate(y, ok, seasonal[:, pos], settings, thresholds)
     in_sample = profile.at(start + step * pos)
     unusual = np.zeros((k, n), dtype=bool)
-    window = settings.baseline_window_buckets
-    unusual[:, pos] = _unusual(y, ok, in_sample, first.kappa, window, thresholds[:, :1])
+    unusual[:, pos] = _unusual(y, ok, in_sample, first.kappa, settings.baseline_window_buckets)
     profile_input[unusual] = np.nan
     profile, seasonal = fit_profile(profile_input, start, step)
     final = _evaluate(y, ok, seasonal[:, pos], settings, thresholds)

@@ -24,7 +24,6 @@ from tripl.observe.detection.series import FloatArray, IntArray, weekday_hour
 DAY = 86400
 MIN_CYCLES = 2
 MIN_WEEKS_WITHOUT_PRIOR = 3
-PSEUDO_COUNT = 5.0
 # Phases whose share of traffic is below this carry no usable level information.
 MIN_SHAPE = 0.02
 
@@ -121,6 +120,17 @@ def weekday_factors(ratios: FloatArray, prior: np.ndarray) -> tuple[FloatArray, 
     return factors[..., :weeks], factors[..., weeks]
 
 
+def _smooth_phases(factors: FloatArray) -> FloatArray:
+    """[1, 2, 1] / 4 over neighbouring buckets of the day (axis 2), circularly.
+
+    Weekday-specific shapes are smooth in time of day, but each phase is estimated from a handful
+    of weeks; averaging neighbours cuts that noise by a third at little cost in detail.
+    """
+    if factors.shape[2] < 3:
+        return factors
+    return 0.25 * (np.roll(factors, 1, axis=2) + 2.0 * factors + np.roll(factors, -1, axis=2))
+
+
 def _by_weekday(per_day: FloatArray, first_weekday: int) -> FloatArray:
     """(k, days, p) -> (k, 7, p, weeks), weeks starting on Monday."""
     k, _, p = per_day.shape
@@ -173,14 +183,9 @@ def fit_profile(values: FloatArray, start: int, step: int) -> tuple[SeasonalProf
     days = _fold(values, phase0, per_day)
     shape, day_levels = day_shape(days) if per_day > 1 else (np.ones((k, 1)), days[..., 0])
     first_weekday = int((start // DAY + 3) % 7)
-    per_day_mass = shape.sum(axis=1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
-        # Pseudo-counts pull ratios of a few events towards 1: 3 events where 1.5 were expected
-        # says little about the profile.
-        day_factor = (day_levels * per_day_mass + PSEUDO_COUNT) / (
-            _weekly_level(day_levels) * per_day_mass + PSEUDO_COUNT
-        )
-        within_day = (days + PSEUDO_COUNT) / (day_levels[..., None] * shape[:, None, :] + PSEUDO_COUNT)
+        day_factor = day_levels / _weekly_level(day_levels)
+        within_day = days / (day_levels[..., None] * shape[:, None, :])
     day_factor[~np.isfinite(day_factor)] = np.nan
     within_day[~np.isfinite(within_day)] = np.nan
     # Day levels are sums over a whole day, robust enough to trust from a single week; the shape
@@ -190,8 +195,8 @@ def fit_profile(values: FloatArray, start: int, step: int) -> tuple[SeasonalProf
     )
     prior = np.arange(per_day + 1)[:, None] > 0
     own_out, all_weeks = weekday_factors(both, prior)
-    level_out, shape_out = own_out[:, :, :1], own_out[:, :, 1:]
-    level_all, shape_all = all_weeks[:, :, :1], all_weeks[:, :, 1:]
+    level_out, shape_out = own_out[:, :, :1], _smooth_phases(own_out[:, :, 1:])
+    level_all, shape_all = all_weeks[:, :, :1], _smooth_phases(all_weeks[:, :, 1:])
     n_days = days.shape[1]
     own_week_out = _per_day(level_out, first_weekday, n_days) * _per_day(shape_out, first_weekday, n_days)
     per_bucket = _unfold(own_week_out * shape[:, None, :], phase0, n)

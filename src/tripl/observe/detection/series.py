@@ -22,7 +22,7 @@ BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
 
 TimeLike = datetime | np.datetime64
-Times = Sequence[datetime] | Sequence[np.datetime64] | npt.NDArray[np.datetime64]
+Times = Sequence[datetime | np.datetime64] | npt.NDArray[np.datetime64]
 Window = tuple[TimeLike, TimeLike]
 
 K = TypeVar("K", bound=Hashable)

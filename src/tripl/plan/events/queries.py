@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -22,7 +23,7 @@ from tripl.core.errors import NotFound
 from tripl.plan.branches.models import PlanBranch
 from tripl.plan.event_types.models import EventType
 from tripl.plan.events.models import Event, EventFieldValue, EventMetaValue, EventStatus, EventTag
-from tripl.plan.events.schemas import EventListItemResponse, EventResponse, EventTypeBrief
+from tripl.plan.events.schemas import EventListItemResponse, EventResponse
 from tripl.plan.fields.models import FieldDefinition
 from tripl.plan.meta_fields.models import MetaFieldDefinition
 from tripl.plan.variables.models import Variable, VariableValueContext
@@ -143,74 +144,114 @@ def drift_counts(db: Session, events: Sequence[Event]) -> dict[uuid.UUID, int]:
     return {}
 
 
-def _children(db: Session, events: Sequence[Event]) -> dict[str, Any]:
+Child = dict[str, Any]
+
+
+@dataclass
+class _Children:
+    """Child rows of a page of events as response-shaped dicts, grouped by event id."""
+
+    tags: dict[uuid.UUID, list[Child]]
+    values: dict[uuid.UUID, list[Child]]
+    metas: dict[uuid.UUID, list[Child]]
+    drifts: dict[uuid.UUID, int]
+
+
+def _children(db: Session, events: Sequence[Event]) -> _Children:
     ids = [e.id for e in events]
-    tags: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-    values: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-    contexts: dict[tuple[uuid.UUID, uuid.UUID], list[dict[str, Any]]] = defaultdict(list)
-    metas: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-    if ids:
-        for tag_id, event_id, name in db.execute(
-            select(EventTag.id, EventTag.event_id, EventTag.name)
-            .where(EventTag.event_id.in_(ids))
-            .order_by(EventTag.name)
-        ):
-            tags[event_id].append({"id": tag_id, "name": name})
-        for vc, variable_name in db.execute(
-            select(VariableValueContext, Variable.name)
-            .join(Variable, Variable.id == VariableValueContext.variable_id)
-            .where(VariableValueContext.event_id.in_(ids))
-            .order_by(Variable.name, VariableValueContext.value_kind)
-        ):
-            contexts[(vc.event_id, vc.field_definition_id)].append(
-                {
-                    "id": vc.id,
-                    "variable_id": vc.variable_id,
-                    "variable_name": variable_name,
-                    "source_column": vc.source_column,
-                    "value_kind": vc.value_kind,
-                    "observed_count": vc.observed_count,
-                    "values": vc.values or [],
-                    "updated_at": vc.updated_at,
-                }
-            )
-        for value_id, event_id, field_id, value, authored in db.execute(
-            select(
-                EventFieldValue.id,
-                EventFieldValue.event_id,
-                EventFieldValue.field_definition_id,
-                EventFieldValue.value,
-                EventFieldValue.authored,
-            )
-            .join(FieldDefinition, FieldDefinition.id == EventFieldValue.field_definition_id)
-            .where(EventFieldValue.event_id.in_(ids))
-            .order_by(FieldDefinition.order, FieldDefinition.name)
-        ):
-            values[event_id].append(
-                {
-                    "id": value_id,
-                    "field_definition_id": field_id,
-                    "value": value,
-                    "is_authored": authored,
-                    "variable_values": contexts.get((event_id, field_id), []),
-                }
-            )
-        for value_id, event_id, meta_id, value in db.execute(
-            select(
-                EventMetaValue.id,
-                EventMetaValue.event_id,
-                EventMetaValue.meta_field_definition_id,
-                EventMetaValue.value,
-            )
-            .join(MetaFieldDefinition, MetaFieldDefinition.id == EventMetaValue.meta_field_definition_id)
-            .where(EventMetaValue.event_id.in_(ids))
-            .order_by(MetaFieldDefinition.order, MetaFieldDefinition.name)
-        ):
-            metas[event_id].append({"id": value_id, "meta_field_definition_id": meta_id, "value": value})
-    return {"tags": tags, "values": values, "metas": metas, "drifts": drift_counts(db, events)}
+    tags: dict[uuid.UUID, list[Child]] = defaultdict(list)
+    values: dict[uuid.UUID, list[Child]] = defaultdict(list)
+    metas: dict[uuid.UUID, list[Child]] = defaultdict(list)
+    contexts: dict[tuple[uuid.UUID, uuid.UUID], list[Child]] = defaultdict(list)
+    if not ids:
+        return _Children(tags, values, metas, {})
+    db.flush()  # the connection below does not autoflush pending ORM changes
+    # Plain column rows through the connection (no ORM bookkeeping), fetched at once with all().
+    conn = db.connection()
+    for tag_id, event_id, name in conn.execute(
+        select(EventTag.id, EventTag.event_id, EventTag.name)
+        .where(EventTag.event_id.in_(ids))
+        .order_by(EventTag.name)
+    ).all():
+        tags[event_id].append({"id": tag_id, "name": name})
+    for (
+        ctx_id,
+        event_id,
+        field_id,
+        variable_id,
+        variable_name,
+        column,
+        kind,
+        count,
+        seen,
+        updated,
+    ) in conn.execute(
+        select(
+            VariableValueContext.id,
+            VariableValueContext.event_id,
+            VariableValueContext.field_definition_id,
+            VariableValueContext.variable_id,
+            Variable.name,
+            VariableValueContext.source_column,
+            VariableValueContext.value_kind,
+            VariableValueContext.observed_count,
+            VariableValueContext.values,
+            VariableValueContext.updated_at,
+        )
+        .join(Variable, Variable.id == VariableValueContext.variable_id)
+        .where(VariableValueContext.event_id.in_(ids))
+        .order_by(Variable.name, VariableValueContext.value_kind)
+    ).all():
+        contexts[(event_id, field_id)].append(
+            {
+                "id": ctx_id,
+                "variable_id": variable_id,
+                "variable_name": variable_name,
+                "source_column": column,
+                "value_kind": kind,
+                "observed_count": count,
+                "values": seen or [],
+                "updated_at": updated,
+            }
+        )
+    no_contexts: list[Child] = []
+    for value_id, event_id, field_id, value, authored in conn.execute(
+        select(
+            EventFieldValue.id,
+            EventFieldValue.event_id,
+            EventFieldValue.field_definition_id,
+            EventFieldValue.value,
+            EventFieldValue.authored,
+        )
+        .join(FieldDefinition, FieldDefinition.id == EventFieldValue.field_definition_id)
+        .where(EventFieldValue.event_id.in_(ids))
+        .order_by(FieldDefinition.order, FieldDefinition.name)
+    ).all():
+        values[event_id].append(
+            {
+                "id": value_id,
+                "field_definition_id": field_id,
+                "value": value,
+                "is_authored": authored,
+                "variable_values": contexts.get((event_id, field_id), no_contexts),
+            }
+        )
+    for value_id, event_id, meta_id, value in conn.execute(
+        select(
+            EventMetaValue.id,
+            EventMetaValue.event_id,
+            EventMetaValue.meta_field_definition_id,
+            EventMetaValue.value,
+        )
+        .join(MetaFieldDefinition, MetaFieldDefinition.id == EventMetaValue.meta_field_definition_id)
+        .where(EventMetaValue.event_id.in_(ids))
+        .order_by(MetaFieldDefinition.order, MetaFieldDefinition.name)
+    ).all():
+        metas[event_id].append({"id": value_id, "meta_field_definition_id": meta_id, "value": value})
+    return _Children(tags, values, metas, drift_counts(db, events))
 
 
-def _row(event: Event, children: dict[str, Any]) -> dict[str, Any]:
+def _item(event: Event, children: _Children) -> dict[str, Any]:
     return {
         "id": event.id,
         "project_id": event.project_id,
@@ -225,18 +266,23 @@ def _row(event: Event, children: dict[str, Any]) -> dict[str, Any]:
         "owner_id": event.owner_id,
         "reviewed": event.reviewed,
         "metric_breakdown_columns": event.metric_breakdown_columns or [],
-        "drift_count": children["drifts"].get(event.id, 0),
-        "tags": children["tags"].get(event.id, []),
-        "field_values": children["values"].get(event.id, []),
-        "meta_values": children["metas"].get(event.id, []),
+        "drift_count": children.drifts.get(event.id, 0),
+        "tags": children.tags.get(event.id, []),
+        "field_values": children.values.get(event.id, []),
+        "meta_values": children.metas.get(event.id, []),
         "created_at": event.created_at,
         "updated_at": event.updated_at,
     }
 
 
+# One validation call per page of plain dicts (in pydantic-core), instead of one per object.
+_LIST_ITEMS = TypeAdapter(list[EventListItemResponse])
+_RESPONSES = TypeAdapter(list[EventResponse])
+
+
 def list_items(db: Session, events: Sequence[Event]) -> list[EventListItemResponse]:
     children = _children(db, events)
-    return [EventListItemResponse.model_validate(_row(e, children)) for e in events]
+    return _LIST_ITEMS.validate_python([_item(e, children) for e in events])
 
 
 def responses(db: Session, events: Sequence[Event]) -> list[EventResponse]:
@@ -244,14 +290,16 @@ def responses(db: Session, events: Sequence[Event]) -> list[EventResponse]:
     children = _children(db, events)
     type_ids = {e.event_type_id for e in events}
     types = (
-        {t.id: t for t in db.scalars(select(EventType).where(EventType.id.in_(type_ids)))} if type_ids else {}
+        {
+            t.id: {"id": t.id, "name": t.name, "display_name": t.display_name, "color": t.color}
+            for t in db.scalars(select(EventType).where(EventType.id.in_(type_ids)))
+        }
+        if type_ids
+        else {}
     )
-    return [
-        EventResponse.model_validate(
-            {**_row(e, children), "event_type": EventTypeBrief.model_validate(types[e.event_type_id])}
-        )
-        for e in events
-    ]
+    return _RESPONSES.validate_python(
+        [{**_item(e, children), "event_type": types[e.event_type_id]} for e in events]
+    )
 
 
 def response(db: Session, event: Event) -> EventResponse:

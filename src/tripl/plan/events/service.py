@@ -84,7 +84,7 @@ def create_events(
     _insert(db, EventTag, tag_rows)
     log.write()
 
-    if bulk:
+    if bulk and events:
         audit.record(
             db,
             actor,

@@ -82,6 +82,7 @@ def upload_photo(
         raise Unprocessable("The file is empty", field="file")
     image = inspect_image(received.file, store.allowed_content_types)
     photo_id = uuid.uuid4()
+    key = f"events/{event.id}/{photo_id}{image.extension}"
     photo = EventPhoto(
         id=photo_id,
         event_id=event.id,
@@ -91,20 +92,19 @@ def upload_photo(
         content_type=image.content_type,
         size_bytes=received.size,
         storage_backend=store.default_name,
-        storage_key=f"events/{event.id}/{photo_id}{image.extension}",
+        storage_key=key,
         sort_order=_next_sort_order(db, event),
         title="",
         uploaded_by_user_id=actor.id,
     )
     db.add(photo)
     db.flush()
-    assert photo.storage_key is not None
     try:
         backend = store.default
         # Registered first: whatever fails from here on (the write, the audit row, the commit)
         # rolls back the row and removes the blob with it.
-        cleanup.delete_on_rollback(db, store, backend.name, photo.storage_key)
-        backend.save(photo.storage_key, received.file, received.size, image.content_type)
+        cleanup.delete_on_rollback(db, store, backend.name, key)
+        backend.save(key, received.file, received.size, image.content_type)
     except StorageError as exc:
         raise Unavailable("Photo storage is unavailable") from exc
     _audit(

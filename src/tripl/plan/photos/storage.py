@@ -235,7 +235,7 @@ class PhotoStore:
         """Delete a blob; failures are logged (an orphaned blob is better than a failed request)."""
         try:
             self.backend(backend).delete(key)
-        except StorageError:
+        except Exception:  # runs after a commit: nothing may escape into the request
             log.warning("could not delete photo blob %s:%s", backend, key, exc_info=True)
             return False
         return True

@@ -7,10 +7,11 @@ scans write.
 How `event_count` is computed for a whole list: one SQL pass fetches every field and meta value
 of the branch that contains `${` at all, and Python extracts the placeholders with one regular
 expression and groups event ids by name. A `LIKE '%${' || name || '}%'` join would compare every
-value with every variable (2,000 variables x 100,000 values = 2e8 LIKE evaluations, tens of
-seconds), while one scan of the values is linear in their size: the bench in
-bench/bench_variables.py measures both. A single variable uses the LIKE filter directly, which the
-closing brace makes exact (`${user}` never matches `${user_id}`).
+value with every variable, while one scan of the values is linear in their size. At 2,000
+variables x 10,000 events (100,000 field values), bench/bench_variables.py measured the whole
+list at 0.37 s on SQLite and 0.2 s on PostgreSQL this way, against 150 s and 70 s for the join.
+A single variable uses the LIKE filter directly, which the closing brace makes exact (`${user}`
+never matches `${user_id}`).
 """
 
 from __future__ import annotations
