@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from tests.conftest import UserClientFactory
 from tests.plan.event_support import EVENTS, Plan, audit_actions, create, make_plan, screen_body
 from tests.plan.factories import make_event, make_event_type, make_meta_field, make_working_branch
+from tests.plan.photo_support import count_photos, stored_path, uploaded
 from tripl.core.context import TriplContext
 from tripl.plan.event_types.models import EventType
 from tripl.plan.events.models import Event, EventFieldValue, EventTag
@@ -304,3 +305,21 @@ def test_ids_of_other_projects_and_branches_are_not_found(
     assert refused.status_code == 404
     assert editor.get(EVENTS, params={"branch": "nope"}).status_code == 400
     assert editor.get(EVENTS, params={"branch": str(uuid.uuid4())}).status_code == 404
+
+
+def test_deleting_events_deletes_their_photo_files(
+    plan: Plan, editor: TestClient, context: TriplContext
+) -> None:
+    single = make_event(context, plan.click, "Single")
+    first, second = make_event(context, plan.click, "First"), make_event(context, plan.click, "Second")
+    files = [stored_path(context, uploaded(editor, e)) for e in (single, first, second)]
+    assert all(f.exists() for f in files)
+
+    assert editor.delete(f"{EVENTS}/{single.id}").status_code == 204
+    assert not files[0].exists() and files[1].exists()
+    refused = editor.post(f"{EVENTS}/bulk-delete", json={"event_ids": [str(first.id), str(uuid.uuid4())]})
+    assert refused.status_code == 404 and files[1].exists()  # nothing deleted, files kept
+    response = editor.post(f"{EVENTS}/bulk-delete", json={"event_ids": [str(first.id), str(second.id)]})
+    assert response.status_code == 204
+    assert not files[1].exists() and not files[2].exists()
+    assert count_photos(context) == 0

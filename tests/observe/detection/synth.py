@@ -25,7 +25,7 @@ def noisy(mean: np.ndarray, seed: int = 2, noise: float = 0.04) -> np.ndarray:
 
 def series(counts: np.ndarray, interval: str = "1h", collected: np.ndarray | None = None) -> BucketSeries:
     mask = np.ones(counts.shape[-1], dtype=bool) if collected is None else collected
-    return BucketSeries(START, interval, np.asarray(counts, dtype=float), mask)  # type: ignore[arg-type]
+    return BucketSeries(START, interval, np.asarray(counts, dtype=float), mask)
 
 
 def at(index: int, step: timedelta = HOUR) -> datetime:

@@ -92,7 +92,7 @@ def test_naive_timestamps_from_sqlite_are_utc_and_off_grid_buckets_are_refused()
     with pytest.raises(ValueError, match="grid"):
         bucket_series([T0, T0 + timedelta(minutes=30)], [1, 1], "1h")
     with pytest.raises(ValueError, match="interval"):
-        bucket_series([T0], [1], "2h")  # type: ignore[arg-type]
+        bucket_series([T0], [1], "2h")
 
 
 def test_panel_pivots_rows_per_key_on_one_grid():

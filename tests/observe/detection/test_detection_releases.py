@@ -101,12 +101,12 @@ def test_prereleases_other_and_tiny_releases_are_never_compared():
 
 
 def test_versions_order_by_semver_not_by_text():
-    assert version_key("5.10.0") > version_key("5.9.3")  # type: ignore[operator]
+    assert version_key("5.10.0") > version_key("5.9.3")
     assert version_key("v2.0") == ((2, 0, 0, 0), False)
     assert version_key("3.1.0-rc.2") == ((3, 1, 0, 0), True)
     assert version_key("3.1.0 (4512)") == ((3, 1, 0, 0), False)
     assert version_key("nightly", prerelease_pattern="nightly") is None
-    assert version_key("4.0.0-internal", prerelease_pattern=r"internal")[1]  # type: ignore[index]
+    assert version_key("4.0.0-internal", prerelease_pattern=r"internal")[1]
 
 
 def test_sigma_from_settings_decides_borderline_drops():

@@ -12,15 +12,16 @@ import pytest
 from tripl.observe.detection.evaluation import Score, build_scenarios, score
 
 SERIES_PER_SCENARIO = 6
-RUN_EVERY = {"1h": 12, "15m": 48, "1d": 14}
+RUN_EVERY = {"15m": 48, "1h": 12, "6h": 8, "1d": 14}
 
 INCIDENT_SCENARIOS = [
     "spikes_drops",
     "outage",
     "level_shift",
     "gaps_vs_outage",
-    "daily_interval",
     "quarter_hour",
+    "six_hour",
+    "daily_interval",
 ]
 QUIET_SCENARIOS = ["clean", "trend", "low_volume", "low_volume_ungated", "partial_newest"]
 

@@ -225,6 +225,20 @@ def test_panel_gives_each_series_the_verdict_it_would_get_alone(clean):
     assert (7, at(LAST_WEEK + 40)) in found and (130, at(LAST_WEEK + 90)) in found
 
 
+@pytest.mark.parametrize("interval", ["15m", "1h", "6h", "1d", "1w"])
+def test_series_without_usable_history_give_no_verdicts(interval):
+    # A scan that just started, or whose collection never completed: nothing to judge, no crash.
+    for grid in (
+        series(np.zeros(0), interval),
+        series(np.full(3, 50.0), interval),
+        series(np.zeros(300), interval, np.zeros(300, dtype=bool)),
+    ):
+        detection = detect_volume_anomalies(grid)
+        assert not detection.is_anomaly.any() and not detection.evaluated.any()
+    empty = BucketPanel(START, interval, np.zeros((0, 10)), np.ones(10, dtype=bool), keys=())
+    assert detect_panel_anomalies(empty).anomalies() == []
+
+
 def test_points_carry_the_chart_fields(clean):
     detection = detect_volume_anomalies(series(clean), now=settled_now(N))
     points = detection.points()

@@ -19,7 +19,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tripl.observe.detection.series import BucketPanel, FloatArray, IntArray
-from tripl.observe.detection.settings import DEFAULT_SETTLING_MINUTES, AnomalySettings, Interval
+from tripl.observe.detection.settings import (
+    DEFAULT_SETTLING_MINUTES,
+    INTERVAL_SECONDS,
+    AnomalySettings,
+    Interval,
+)
 from tripl.observe.detection.volume import detect_panel_anomalies
 
 IGNORE = 2
@@ -78,29 +83,29 @@ def sample_counts(rng: np.random.Generator, mean: FloatArray) -> FloatArray:
 
 
 def _scenario(
-    name: str, rng: np.random.Generator, k: int, days: int, interval: Interval = "1h",
-    base: tuple[float, float] = (300.0, 20000.0), eval_days: int = 14,
-) -> Scenario:  # fmt: skip
-    step = {"15m": 900, "1h": 3600, "1d": 86400}[interval]
+    name: str,
+    rng: np.random.Generator,
+    k: int,
+    days: int,
+    interval: Interval = "1h",
+    base: tuple[float, float] = (300.0, 20000.0),
+    eval_days: int = 14,
+) -> Scenario:
+    """k seasonal series of `days` days; the last `eval_days` are scored."""
+    step = INTERVAL_SECONDS[interval]
     n = days * 86400 // step
     levels = np.exp(rng.uniform(np.log(base[0]), np.log(base[1]), k))
     mean = seasonal_mean(rng, k, n, step, levels)
     labels = np.zeros((k, n), dtype=np.int64)
     per_day = max(1, 86400 // step)
-    run_every = {"15m": 24, "1h": 6, "1d": 7}[interval]
-    return Scenario(name, interval, mean, labels, [[] for _ in range(k)], np.ones(n, dtype=bool),
-                    n - eval_days * per_day, run_every)  # fmt: skip
+    run_every = {"15m": 24, "1h": 6, "6h": 4, "1d": 7}[interval]
+    collected = np.ones(n, dtype=bool)
+    return Scenario(
+        name, interval, mean, labels, [[] for _ in range(k)], collected, n - eval_days * per_day, run_every
+    )
 
 
-def _inject(
-    s: Scenario,
-    rng: np.random.Generator,
-    i: int,
-    at: int,
-    length: int,
-    factor: float,
-    must_report: bool = True,
-) -> None:
+def _inject(s: Scenario, i: int, at: int, length: int, factor: float, must_report: bool = True) -> None:
     """Multiply the mean of series i over [at, at+length) and label it; too-small bases are IGNORE."""
     end = min(at + length, s.mean.shape[1])
     detectable = s.mean[i, at:end] >= 1.5 * s.settings.min_expected_count
@@ -124,7 +129,7 @@ def _spikes_and_drops(s: Scenario, rng: np.random.Generator, spikes: int = 3, dr
     for i in range(s.mean.shape[0]):
         for j, at in enumerate(_random_spots(rng, s, spikes + drops, 24)):
             factor = rng.uniform(1.8, 3.0) if j < spikes else rng.uniform(0.05, 0.45)
-            _inject(s, rng, i, at + int(rng.integers(0, 12)), int(rng.integers(1, 4)), factor)
+            _inject(s, i, at + int(rng.integers(0, 12)), int(rng.integers(1, 4)), factor)
     return s
 
 
@@ -138,18 +143,18 @@ def build_scenarios(seed: int = 7, series_per_scenario: int = 20) -> list[Scenar
     s = _scenario("outage", rng, k, 30)
     for i in range(k):
         at = int(rng.integers(s.eval_from, s.mean.shape[1] - 20))
-        _inject(s, rng, i, at, int(rng.integers(2, 17)), 0.0)
+        _inject(s, i, at, int(rng.integers(2, 17)), 0.0)
     out.append(s)
 
     s = _scenario("contaminated_baseline", rng, k, 30)
     for i in range(k):
         for at in range(24, s.eval_from, 24):  # history littered with anomalies, every day
             if rng.random() < 0.5:
-                _inject(s, rng, i, at + int(rng.integers(0, 24)), int(rng.integers(1, 6)),
+                _inject(s, i, at + int(rng.integers(0, 24)), int(rng.integers(1, 6)),
                         float(rng.choice([0.0, 0.3, 2.5, 4.0])), must_report=False)  # fmt: skip
         for at in _random_spots(rng, s, 3, 36):  # a burst, then a real incident a few hours later
-            _inject(s, rng, i, at, int(rng.integers(3, 6)), float(rng.choice([2.5, 0.2])), must_report=False)
-            _inject(s, rng, i, at + int(rng.integers(8, 12)), 1, float(rng.choice([2.2, 0.25])))
+            _inject(s, i, at, int(rng.integers(3, 6)), float(rng.choice([2.5, 0.2])), must_report=False)
+            _inject(s, i, at + int(rng.integers(8, 12)), 1, float(rng.choice([2.2, 0.25])))
     out.append(s)
 
     s = _scenario("level_shift", rng, k, 30)
@@ -158,7 +163,7 @@ def build_scenarios(seed: int = 7, series_per_scenario: int = 20) -> list[Scenar
         factor = rng.uniform(1.6, 2.2) if rng.random() < 0.5 else rng.uniform(0.35, 0.6)
         window = s.settings.baseline_window_buckets
         s.mean[i, at + window :] *= factor
-        _inject(s, rng, i, at, window, factor)
+        _inject(s, i, at, window, factor)
     out.append(s)
 
     s = _scenario("trend", rng, k, 30)
@@ -181,7 +186,7 @@ def build_scenarios(seed: int = 7, series_per_scenario: int = 20) -> list[Scenar
     s.labels[:, ~s.collected] = IGNORE
     for i in range(k):
         candidates = np.flatnonzero(s.collected[s.eval_from : -20]) + s.eval_from
-        _inject(s, rng, i, int(rng.choice(candidates)), int(rng.integers(2, 8)), 0.0)
+        _inject(s, i, int(rng.choice(candidates)), int(rng.integers(2, 8)), 0.0)
         s.labels[i, ~s.collected] = IGNORE
     out.append(s)
 
@@ -193,6 +198,7 @@ def build_scenarios(seed: int = 7, series_per_scenario: int = 20) -> list[Scenar
     out.append(
         _spikes_and_drops(_scenario("daily_interval", rng, k, 200, "1d", (500.0, 50000.0), 90), rng, 2, 2)
     )
+    out.append(_spikes_and_drops(_scenario("six_hour", rng, k, 70, "6h", (1000.0, 80000.0), 28), rng, 2, 2))
     out.append(_spikes_and_drops(_scenario("quarter_hour", rng, k, 21, "15m", (2000.0, 40000.0), 7), rng))
     return out
 
@@ -239,7 +245,7 @@ def score(
     rng = np.random.default_rng(seed)
     s = scenario
     every = run_every or s.run_every
-    step = {"15m": 900, "1h": 3600, "1d": 86400}[s.interval]
+    step = INTERVAL_SECONDS[s.interval]
     counts = sample_counts(rng, s.mean)
     counts[:, ~s.collected] = 0.0
     k, n = counts.shape
@@ -253,7 +259,7 @@ def score(
         for back, (lo, hi) in enumerate(s.fill[: settle_buckets + 1] if filling else ()):
             seen[:, end - 1 - back] = np.floor(seen[:, end - 1 - back] * rng.uniform(lo, hi, k))
         panel = BucketPanel(START, s.interval, seen, s.collected[:end].copy(), keys=tuple(range(k)))
-        now = START + end * step + (0 if s.fill[0][1] < 0.9 else 300) + (0 if filling else 86400)
+        now = START + end * step + (300 if filling else 86400)  # read 5 minutes after the bucket closed
         flags = detector(panel, now, s.settings)
         lo = max(s.eval_from, end - max(TRAILING_WINDOW, every + settle_buckets))
         fresh = (alerted[:, lo:end] == 0) & (flags[:, lo:end] != 0)

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tripl.observe.detection.robust import MAD_TO_SIGMA, nanmedian_last, trailing_median
-from tripl.observe.detection.seasonal import MIN_SHAPE, SeasonalProfile, fit_profile
+from tripl.observe.detection.seasonal import DAY, MIN_SHAPE, SeasonalProfile, fit_profile
 from tripl.observe.detection.series import BoolArray, FloatArray
 from tripl.observe.detection.settings import AnomalySettings
 
@@ -214,8 +214,22 @@ def fit(
     settling_seconds: int,
 ) -> Fit:
     """Fit and evaluate (series, buckets) counts; `thresholds` holds each series' (sigma, min_expected)."""
-    n = counts.shape[1]
+    k, n = counts.shape
     settled = start + step * np.arange(n, dtype=np.int64) + step + settling_seconds <= now
+    if k == 0 or not collected.any():
+        nothing = np.full((k, n), np.nan)
+        per_day = max(1, DAY // step)
+        flat = SeasonalProfile(step, np.ones((k, 7, per_day)))
+        return Fit(
+            nothing,
+            nothing,
+            nothing,
+            np.zeros((k, n), dtype=bool),
+            settled,
+            flat,
+            np.full(k, np.nan),
+            np.full(k, KAPPA_WITHOUT_HISTORY),
+        )
     cuts = range(CHUNK_SERIES, counts.shape[0], CHUNK_SERIES)
     return Fit.concat(
         [

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -198,21 +198,21 @@ def compare_releases(
     window_from, window_to = to_datetime(start), to_datetime(latest + step)
     items = [
         ReleaseRegression(
-            scope_type=scope_type,
-            scope_ref=scope_ref,
-            kind=kind,
+            scope_type=f.scope_type,
+            scope_ref=f.scope_ref,
+            kind=f.kind,
             version=new.version,
             previous_version=prev.version,
-            observed_count=int(observed),
-            expected_count=float(expected),
-            ratio=float(observed / expected),
-            share_prev=float(share_prev),
-            share_new=float(share_new),
+            observed_count=int(f.observed),
+            expected_count=float(f.expected),
+            ratio=float(f.observed / f.expected),
+            share_prev=float(f.share_prev),
+            share_new=float(f.share_new),
             release_share=release_share,
             window_from=window_from,
             window_to=window_to,
         )
-        for scope_type, scope_ref, kind, observed, expected, share_prev, share_new in judged.items
+        for f in judged.items
     ]
     return ReleaseComparison(
         releases, new.version, prev.version, window_from, window_to, release_share, judged.held_back, items
@@ -244,16 +244,26 @@ def _scope_sums(rows: list[VersionCount], start: int, new: str, prev: str) -> _S
     return _ScopeSums(list(index), np.array(previous), np.array(newest))
 
 
+class _Finding(NamedTuple):
+    scope_type: str
+    scope_ref: str
+    kind: RegressionKind
+    observed: float
+    expected: float
+    share_prev: float
+    share_new: float
+
+
 @dataclass(frozen=True)
 class _Judgement:
-    items: list[tuple[str, str, RegressionKind, float, float, float, float]]
+    items: list[_Finding]
     held_back: list[str]
 
 
 def _judge(scopes: _ScopeSums, sigma: float) -> _Judgement:
     """Per scope type (each is a full partition of the traffic), expected vs observed for the newest."""
     types = np.array([t for t, _ in scopes.keys], dtype=object)
-    items: list[tuple[str, str, RegressionKind, float, float, float, float]] = []
+    items: list[_Finding] = []
     held: list[str] = []
     for scope_type in sorted(set(types.tolist())):
         family = types == scope_type
@@ -274,6 +284,6 @@ def _judge(scopes: _ScopeSums, sigma: float) -> _Judgement:
         keys = [k for k, f in zip(scopes.keys, family.tolist(), strict=True) if f]
         for i in np.flatnonzero(missing | dropped).tolist():
             kind: RegressionKind = "missing" if missing[i] else "volume_drop"
-            items.append((keys[i][0], keys[i][1], kind, new[i], expected[i], share_prev[i], share_new[i]))
-    items.sort(key=lambda item: (item[2] != "missing", item[3] / item[4]))
+            items.append(_Finding(*keys[i], kind, new[i], expected[i], share_prev[i], share_new[i]))
+    items.sort(key=lambda item: (item.kind != "missing", item.observed / item.expected))
     return _Judgement(items, held)

@@ -1,14 +1,16 @@
 """Seasonal profile: a pooled time-of-day shape refined per weekday, estimated robustly.
 
-1. The day shape is the median over days of each day divided by its own level: many cycles, so one
-   odd day (outage, spike) barely moves it and level changes between days do not either.
+1. The day shape is the mean of the middle half, over days, of each day divided by its own level:
+   many cycles, so one odd day (outage, spike) barely moves it and level changes between days do
+   not either, and unlike a median it does not collapse to 0 on a few events per bucket.
 2. Each bucket is then divided by the day shape and by a local weekly level (centred 7-day median
    of day levels). That ratio, taken per (weekday, bucket of day) across weeks, holds the weekday
    effect and weekday-specific shapes (weekend mornings start later, Friday evenings run late).
 3. A bucket's weekday factor is the median of that ratio over the *other* weeks. Leaving its own
    week out keeps an anomaly from explaining itself, and keeps the residuals honest: an in-sample
-   fit from two or three weeks would look far more precise than it is. With fewer than three other
-   weeks, a neutral 1 joins the median, so two weeks that agree win and one odd week cannot.
+   fit from two or three weeks would look far more precise than it is. For the shape within the
+   day, with fewer than three other weeks a neutral 1 joins the median, so two weeks that agree
+   win and one odd week cannot; the factor is then smoothed over neighbouring hours.
 """
 
 from __future__ import annotations
@@ -121,12 +123,13 @@ def weekday_factors(ratios: FloatArray, prior: np.ndarray) -> tuple[FloatArray, 
 
 
 def _smooth_phases(factors: FloatArray) -> FloatArray:
-    """[1, 2, 1] / 4 over neighbouring buckets of the day (axis 2), circularly.
+    """[1, 2, 1] / 4 over neighbouring buckets of the day (axis 2), circularly, for hourly or finer.
 
     Weekday-specific shapes are smooth in time of day, but each phase is estimated from a handful
-    of weeks; averaging neighbours cuts that noise by a third at little cost in detail.
+    of weeks; averaging neighbours cuts that noise by a third at little cost in detail. Coarser
+    buckets are too far apart for their neighbours to say much.
     """
-    if factors.shape[2] < 3:
+    if factors.shape[2] < 24:
         return factors
     return 0.25 * (np.roll(factors, 1, axis=2) + 2.0 * factors + np.roll(factors, -1, axis=2))
 

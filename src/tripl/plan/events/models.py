@@ -28,7 +28,9 @@ class Event(IdMixin, TimestampMixin, PlanScoped, Base):
         Index("ix_events_branch_source_name", "branch_id", "source_name"),
     )
 
-    event_type_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("event_types.id", ondelete="CASCADE"), index=True)
+    event_type_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("event_types.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(500))
     # Identity used by scans and metric matching; the display name may be renamed freely.
     source_name: Mapped[str] = mapped_column(String(500))

@@ -21,6 +21,7 @@ from tripl.plan.events.schemas import (
     EventResponse,
     EventUpdate,
 )
+from tripl.plan.photos.deps import PhotoStoreDep
 from tripl.plan.projects.deps import BranchDep, ProjectDep
 from tripl.workspace.auth.deps import Editor, Viewer
 
@@ -84,9 +85,14 @@ def bulk_create_events(
 
 @router.post("/bulk-delete", status_code=NO_CONTENT, summary="Bulk Delete Events")
 def bulk_delete_events(
-    body: EventBulkDelete, project: ProjectDep, branch: BranchDep, db: DbSession, principal: Editor
+    body: EventBulkDelete,
+    project: ProjectDep,
+    branch: BranchDep,
+    db: DbSession,
+    principal: Editor,
+    photo_store: PhotoStoreDep,
 ) -> Response:
-    service.bulk_delete_events(db, principal.user, project, branch, body.event_ids)
+    service.bulk_delete_events(db, principal.user, project, branch, body.event_ids, photo_store)
     return Response(status_code=NO_CONTENT)
 
 
@@ -128,9 +134,15 @@ def update_event(
 
 @router.delete("/{event_id}", status_code=NO_CONTENT, summary="Delete Event")
 def delete_event(
-    event_id: uuid.UUID, project: ProjectDep, branch: BranchDep, db: DbSession, principal: Editor
+    event_id: uuid.UUID,
+    project: ProjectDep,
+    branch: BranchDep,
+    db: DbSession,
+    principal: Editor,
+    photo_store: PhotoStoreDep,
 ) -> Response:
-    service.delete_event(db, principal.user, project, queries.get_event(db, branch, event_id))
+    event = queries.get_event(db, branch, event_id)
+    service.delete_event(db, principal.user, project, event, photo_store)
     return Response(status_code=NO_CONTENT)
 
 

@@ -22,6 +22,8 @@ from tripl.plan.events.schemas import EventBulkUpdate, EventCreate, EventUpdate
 from tripl.plan.events.validation import Catalog, ensure_names_free, load_catalog
 from tripl.plan.fields.models import FieldDefinition
 from tripl.plan.meta_fields.models import MetaFieldDefinition
+from tripl.plan.photos.cleanup import release_event_photos
+from tripl.plan.photos.storage import PhotoStore
 from tripl.plan.projects.models import Project
 from tripl.workspace.audit import service as audit
 from tripl.workspace.users.models import User
@@ -217,7 +219,8 @@ def bulk_update_events(
     return events
 
 
-def delete_event(db: Session, actor: User, project: Project, event: Event) -> None:
+def delete_event(db: Session, actor: User, project: Project, event: Event, photo_store: PhotoStore) -> None:
+    release_event_photos(db, photo_store, [event.id])
     audit.record(
         db,
         actor,
@@ -229,14 +232,21 @@ def delete_event(db: Session, actor: User, project: Project, event: Event) -> No
         project_slug=project.slug,
         payload={"event_type_id": event.event_type_id},
     )
-    # Values, tags, history, variable contexts and photos go with it (ON DELETE CASCADE).
+    # Values, tags, history, variable contexts and photo rows go with it (ON DELETE CASCADE); the
+    # photo files are deleted once this transaction commits.
     db.execute(delete(Event).where(Event.id == event.id))
 
 
 def bulk_delete_events(
-    db: Session, actor: User, project: Project, branch: PlanBranch, event_ids: Sequence[uuid.UUID]
+    db: Session,
+    actor: User,
+    project: Project,
+    branch: PlanBranch,
+    event_ids: Sequence[uuid.UUID],
+    photo_store: PhotoStore,
 ) -> None:
     events = get_events(db, branch, event_ids)
+    release_event_photos(db, photo_store, [e.id for e in events])
     audit.record(
         db,
         actor,
