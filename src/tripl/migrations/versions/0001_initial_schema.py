@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 08:36:50.535022
+Create Date: 2026-11-26 09:04:42.243181
 """
 
 from __future__ import annotations
@@ -185,11 +185,626 @@ def upgrade() -> None:
             postgresql_where=sa.text("kind = 'main'"),
         )
 
+    op.create_table(
+        "event_types",
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("display_name", sa.String(length=255), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("color", sa.String(length=7), nullable=False),
+        sa.Column("order", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", tripl.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tripl.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("project_id", sa.Uuid(), nullable=False),
+        sa.Column("branch_id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["branch_id"],
+            ["plan_branches.id"],
+            name=op.f("fk_event_types_branch_id_plan_branches"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"],
+            ["projects.id"],
+            name=op.f("fk_event_types_project_id_projects"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_event_types")),
+        sa.UniqueConstraint("branch_id", "name", name=op.f("uq_event_types_branch_id_name")),
+    )
+    with op.batch_alter_table("event_types", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_event_types_branch_id"), ["branch_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_event_types_project_id"), ["project_id"], unique=False)
+
+    op.create_table(
+        "meta_field_definitions",
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("display_name", sa.String(length=255), nullable=False),
+        sa.Column(
+            "field_type",
+            sa.Enum(
+                "string", "url", "boolean", "enum", "date", name="metafieldtype", native_enum=False, length=16
+            ),
+            nullable=False,
+        ),
+        sa.Column("is_required", sa.Boolean(), nullable=False),
+        sa.Column("enum_options", sa.JSON(), nullable=True),
+        sa.Column("default_value", sa.Text(), nullable=True),
+        sa.Column("link_template", sa.String(length=2000), nullable=True),
+        sa.Column("order", sa.Integer(), nullable=False),
+        sa.Column(
+            "sensitivity",
+            sa.Enum(
+                "none", "pii", "phi", "financial", "secret", name="sensitivity", native_enum=False, length=16
+            ),
+            nullable=False,
+        ),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", tripl.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tripl.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("project_id", sa.Uuid(), nullable=False),
+        sa.Column("branch_id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["branch_id"],
+            ["plan_branches.id"],
+            name=op.f("fk_meta_field_definitions_branch_id_plan_branches"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"],
+            ["projects.id"],
+            name=op.f("fk_meta_field_definitions_project_id_projects"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_meta_field_definitions")),
+        sa.UniqueConstraint("branch_id", "name", name=op.f("uq_meta_field_definitions_branch_id_name")),
+    )
+    with op.batch_alter_table("meta_field_definitions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_meta_field_definitions_branch_id"), ["branch_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_meta_field_definitions_project_id"), ["project_id"], unique=False
+        )
+
+    op.create_table(
+        "variables",
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("source_name", sa.String(length=500), nullable=True),
+        sa.Column(
+            "variable_type",
+            sa.Enum(
+                "string",
+                "number",
+                "boolean",
+                "date",
+                "datetime",
+                "json",
+                "string_array",
+                "number_array",
+                name="variabletype",
+                native_enum=False,
+                length=16,
+            ),
+            nullable=False,
+        ),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", tripl.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tripl.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("project_id", sa.Uuid(), nullable=False),
+        sa.Column("branch_id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["branch_id"],
+            ["plan_branches.id"],
+            name=op.f("fk_variables_branch_id_plan_branches"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_variables_project_id_projects"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_variables")),
+        sa.UniqueConstraint("branch_id", "name", name=op.f("uq_variables_branch_id_name")),
+    )
+    with op.batch_alter_table("variables", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_variables_branch_id"), ["branch_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_variables_project_id"), ["project_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_variables_source_name"), ["source_name"], unique=False)
+
+    op.create_table(
+        "event_type_owners",
+        sa.Column("event_type_id", sa.Uuid(), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("granted_by", sa.Uuid(), nullable=True),
+        sa.Column("created_at", tripl.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["event_type_id"],
+            ["event_types.id"],
+            name=op.f("fk_event_type_owners_event_type_id_event_types"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["granted_by"],
+            ["users.id"],
+            name=op.f("fk_event_type_owners_granted_by_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_event_type_owners_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_event_type_owners")),
+        sa.UniqueConstraint(
+            "event_type_id", "user_id", name=op.f("uq_event_type_owners_event_type_id_user_id")
+        ),
+    )
+    with op.batch_alter_table("event_type_owners", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_event_type_owners_event_type_id"), ["event_type_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_event_type_owners_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
+        "events",
+        sa.Column("event_type_id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.String(length=500), nullable=False),
+        sa.Column("source_name", sa.String(length=500), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("order", sa.Integer(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "draft",
+                "in_review",
+                "ready_for_dev",
+                "implemented",
+                "live",
+                "deprecated",
+                "archived",
+                name="eventstatus",
+                native_enum=False,
+                length=16,
+            ),
+            nullable=False,
+        ),
+        sa.Column("sunset_at", tripl.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_seen_at", tripl.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("owner_id", sa.Uuid(), nullable=True),
+        sa.Column("reviewed", sa.Boolean(), nullable=False),
+        sa.Column("metric_breakdown_columns", sa.JSON(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", tripl.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tripl.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("project_id", sa.Uuid(), nullable=False),
+        sa.Column("branch_id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["branch_id"],
+            ["plan_branches.id"],
+            name=op.f("fk_events_branch_id_plan_branches"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["event_type_id"],
+            ["event_types.id"],
+            name=op.f("fk_events_event_type_id_event_types"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["owner_id"], ["users.id"], name=op.f("fk_events_owner_id_users"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_events_project_id_projects"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
+    )
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_events_branch_id"), ["branch_id"], unique=False)
+        batch_op.create_index("ix_events_branch_order", ["branch_id", "order", "created_at"], unique=False)
+        batch_op.create_index("ix_events_branch_source_name", ["branch_id", "source_name"], unique=False)
+        batch_op.create_index(batch_op.f("ix_events_event_type_id"), ["event_type_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_events_project_id"), ["project_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_events_status"), ["status"], unique=False)
+
+    op.create_table(
+        "field_definitions",
+        sa.Column("event_type_id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("display_name", sa.String(length=255), nullable=False),
+        sa.Column(
+            "field_type",
+            sa.Enum(
+                "string",
+                "number",
+                "boolean",
+                "json",
+                "enum",
+                "url",
+                name="fieldtype",
+                native_enum=False,
+                length=16,
+            ),
+            nullable=False,
+        ),
+        sa.Column("is_required", sa.Boolean(), nullable=False),
+        sa.Column("enum_options", sa.JSON(), nullable=True),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("order", sa.Integer(), nullable=False),
+        sa.Column(
+            "sensitivity",
+            sa.Enum(
+                "none", "pii", "phi", "financial", "secret", name="sensitivity", native_enum=False, length=16
+            ),
+            nullable=False,
+        ),
+        sa.Column("contract_required_max_null_rate", sa.Double(), nullable=True),
+        sa.Column("contract_regex", sa.Text(), nullable=True),
+        sa.Column("contract_min_value", sa.Double(), nullable=True),
+        sa.Column("contract_max_value", sa.Double(), nullable=True),
+        sa.Column("contract_max_bad_rate", sa.Double(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", tripl.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tripl.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["event_type_id"],
+            ["event_types.id"],
+            name=op.f("fk_field_definitions_event_type_id_event_types"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_field_definitions")),
+        sa.UniqueConstraint("event_type_id", "name", name=op.f("uq_field_definitions_event_type_id_name")),
+    )
+    with op.batch_alter_table("field_definitions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_field_definitions_event_type_id"), ["event_type_id"], unique=False
+        )
+
+    op.create_table(
+        "event_changes",
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=True),
+        sa.Column("user_email", sa.String(length=320), nullable=True),
+        sa.Column("field", sa.String(length=200), nullable=False),
+        sa.Column("old_value", sa.Text(), nullable=True),
+        sa.Column("new_value", sa.Text(), nullable=True),
+        sa.Column("created_at", tripl.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["event_id"], ["events.id"], name=op.f("fk_event_changes_event_id_events"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_event_changes_user_id_users"), ondelete="SET NULL"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_event_changes")),
+    )
+    with op.batch_alter_table("event_changes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_event_changes_event_id"), ["event_id"], unique=False)
+
+    op.create_table(
+        "event_field_values",
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("field_definition_id", sa.Uuid(), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("authored", sa.Boolean(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["events.id"],
+            name=op.f("fk_event_field_values_event_id_events"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["field_definition_id"],
+            ["field_definitions.id"],
+            name=op.f("fk_event_field_values_field_definition_id_field_definitions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_event_field_values")),
+        sa.UniqueConstraint(
+            "event_id", "field_definition_id", name=op.f("uq_event_field_values_event_id_field_definition_id")
+        ),
+    )
+    with op.batch_alter_table("event_field_values", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_event_field_values_event_id"), ["event_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_event_field_values_field_definition_id"), ["field_definition_id"], unique=False
+        )
+
+    op.create_table(
+        "event_meta_values",
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("meta_field_definition_id", sa.Uuid(), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["event_id"], ["events.id"], name=op.f("fk_event_meta_values_event_id_events"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["meta_field_definition_id"],
+            ["meta_field_definitions.id"],
+            name=op.f("fk_event_meta_values_meta_field_definition_id_meta_field_definitions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_event_meta_values")),
+        sa.UniqueConstraint(
+            "event_id",
+            "meta_field_definition_id",
+            name=op.f("uq_event_meta_values_event_id_meta_field_definition_id"),
+        ),
+    )
+    with op.batch_alter_table("event_meta_values", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_event_meta_values_event_id"), ["event_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_event_meta_values_meta_field_definition_id"),
+            ["meta_field_definition_id"],
+            unique=False,
+        )
+
+    op.create_table(
+        "event_photos",
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("project_id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "kind", sa.Enum("photo", "figma", name="photokind", native_enum=False, length=8), nullable=False
+        ),
+        sa.Column("original_filename", sa.String(length=255), nullable=False),
+        sa.Column("content_type", sa.String(length=100), nullable=False),
+        sa.Column("size_bytes", sa.Integer(), nullable=False),
+        sa.Column("storage_backend", sa.String(length=16), nullable=True),
+        sa.Column("storage_key", sa.String(length=500), nullable=True),
+        sa.Column("sort_order", sa.Integer(), nullable=False),
+        sa.Column("external_url", sa.Text(), nullable=True),
+        sa.Column("title", sa.String(length=500), nullable=False),
+        sa.Column("uploaded_by_user_id", sa.Uuid(), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", tripl.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tripl.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["event_id"], ["events.id"], name=op.f("fk_event_photos_event_id_events"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"],
+            ["projects.id"],
+            name=op.f("fk_event_photos_project_id_projects"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["uploaded_by_user_id"],
+            ["users.id"],
+            name=op.f("fk_event_photos_uploaded_by_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_event_photos")),
+    )
+    with op.batch_alter_table("event_photos", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_event_photos_event_id"), ["event_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_event_photos_project_id"), ["project_id"], unique=False)
+
+    op.create_table(
+        "event_tags",
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["event_id"], ["events.id"], name=op.f("fk_event_tags_event_id_events"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_event_tags")),
+        sa.UniqueConstraint("event_id", "name", name=op.f("uq_event_tags_event_id_name")),
+    )
+    with op.batch_alter_table("event_tags", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_event_tags_event_id"), ["event_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_event_tags_name"), ["name"], unique=False)
+
+    op.create_table(
+        "relations",
+        sa.Column("source_event_type_id", sa.Uuid(), nullable=False),
+        sa.Column("source_field_id", sa.Uuid(), nullable=False),
+        sa.Column("target_event_type_id", sa.Uuid(), nullable=False),
+        sa.Column("target_field_id", sa.Uuid(), nullable=False),
+        sa.Column("relation_type", sa.String(length=100), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", tripl.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tripl.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("project_id", sa.Uuid(), nullable=False),
+        sa.Column("branch_id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["branch_id"],
+            ["plan_branches.id"],
+            name=op.f("fk_relations_branch_id_plan_branches"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_relations_project_id_projects"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["source_event_type_id"],
+            ["event_types.id"],
+            name=op.f("fk_relations_source_event_type_id_event_types"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["source_field_id"],
+            ["field_definitions.id"],
+            name=op.f("fk_relations_source_field_id_field_definitions"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["target_event_type_id"],
+            ["event_types.id"],
+            name=op.f("fk_relations_target_event_type_id_event_types"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["target_field_id"],
+            ["field_definitions.id"],
+            name=op.f("fk_relations_target_field_id_field_definitions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_relations")),
+    )
+    with op.batch_alter_table("relations", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_relations_branch_id"), ["branch_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_relations_project_id"), ["project_id"], unique=False)
+
+    op.create_table(
+        "variable_value_contexts",
+        sa.Column("variable_id", sa.Uuid(), nullable=False),
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("field_definition_id", sa.Uuid(), nullable=False),
+        sa.Column("source_column", sa.String(length=500), nullable=False),
+        sa.Column(
+            "value_kind",
+            sa.Enum("low", "high", name="valuekind", native_enum=False, length=8),
+            nullable=False,
+        ),
+        sa.Column("observed_count", sa.Integer(), nullable=False),
+        sa.Column("values", sa.JSON(), nullable=False),
+        sa.Column("updated_at", tripl.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["events.id"],
+            name=op.f("fk_variable_value_contexts_event_id_events"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["field_definition_id"],
+            ["field_definitions.id"],
+            name=op.f("fk_variable_value_contexts_field_definition_id_field_definitions"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["variable_id"],
+            ["variables.id"],
+            name=op.f("fk_variable_value_contexts_variable_id_variables"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_variable_value_contexts")),
+        sa.UniqueConstraint(
+            "variable_id",
+            "event_id",
+            "field_definition_id",
+            name=op.f("uq_variable_value_contexts_variable_id_event_id_field_definition_id"),
+        ),
+    )
+    with op.batch_alter_table("variable_value_contexts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_variable_value_contexts_event_id"), ["event_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_variable_value_contexts_field_definition_id"),
+            ["field_definition_id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            batch_op.f("ix_variable_value_contexts_variable_id"), ["variable_id"], unique=False
+        )
+
+    op.create_table(
+        "event_photo_comments",
+        sa.Column("photo_id", sa.Uuid(), nullable=False),
+        sa.Column("parent_id", sa.Uuid(), nullable=True),
+        sa.Column("user_id", sa.Uuid(), nullable=True),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", tripl.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tripl.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["parent_id"],
+            ["event_photo_comments.id"],
+            name=op.f("fk_event_photo_comments_parent_id_event_photo_comments"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["photo_id"],
+            ["event_photos.id"],
+            name=op.f("fk_event_photo_comments_photo_id_event_photos"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_event_photo_comments_user_id_users"), ondelete="SET NULL"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_event_photo_comments")),
+    )
+    with op.batch_alter_table("event_photo_comments", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_event_photo_comments_parent_id"), ["parent_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_event_photo_comments_photo_id"), ["photo_id"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("event_photo_comments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_event_photo_comments_photo_id"))
+        batch_op.drop_index(batch_op.f("ix_event_photo_comments_parent_id"))
+
+    op.drop_table("event_photo_comments")
+    with op.batch_alter_table("variable_value_contexts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_variable_value_contexts_variable_id"))
+        batch_op.drop_index(batch_op.f("ix_variable_value_contexts_field_definition_id"))
+        batch_op.drop_index(batch_op.f("ix_variable_value_contexts_event_id"))
+
+    op.drop_table("variable_value_contexts")
+    with op.batch_alter_table("relations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_relations_project_id"))
+        batch_op.drop_index(batch_op.f("ix_relations_branch_id"))
+
+    op.drop_table("relations")
+    with op.batch_alter_table("event_tags", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_event_tags_name"))
+        batch_op.drop_index(batch_op.f("ix_event_tags_event_id"))
+
+    op.drop_table("event_tags")
+    with op.batch_alter_table("event_photos", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_event_photos_project_id"))
+        batch_op.drop_index(batch_op.f("ix_event_photos_event_id"))
+
+    op.drop_table("event_photos")
+    with op.batch_alter_table("event_meta_values", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_event_meta_values_meta_field_definition_id"))
+        batch_op.drop_index(batch_op.f("ix_event_meta_values_event_id"))
+
+    op.drop_table("event_meta_values")
+    with op.batch_alter_table("event_field_values", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_event_field_values_field_definition_id"))
+        batch_op.drop_index(batch_op.f("ix_event_field_values_event_id"))
+
+    op.drop_table("event_field_values")
+    with op.batch_alter_table("event_changes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_event_changes_event_id"))
+
+    op.drop_table("event_changes")
+    with op.batch_alter_table("field_definitions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_field_definitions_event_type_id"))
+
+    op.drop_table("field_definitions")
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_events_status"))
+        batch_op.drop_index(batch_op.f("ix_events_project_id"))
+        batch_op.drop_index(batch_op.f("ix_events_event_type_id"))
+        batch_op.drop_index("ix_events_branch_source_name")
+        batch_op.drop_index("ix_events_branch_order")
+        batch_op.drop_index(batch_op.f("ix_events_branch_id"))
+
+    op.drop_table("events")
+    with op.batch_alter_table("event_type_owners", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_event_type_owners_user_id"))
+        batch_op.drop_index(batch_op.f("ix_event_type_owners_event_type_id"))
+
+    op.drop_table("event_type_owners")
+    with op.batch_alter_table("variables", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_variables_source_name"))
+        batch_op.drop_index(batch_op.f("ix_variables_project_id"))
+        batch_op.drop_index(batch_op.f("ix_variables_branch_id"))
+
+    op.drop_table("variables")
+    with op.batch_alter_table("meta_field_definitions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_meta_field_definitions_project_id"))
+        batch_op.drop_index(batch_op.f("ix_meta_field_definitions_branch_id"))
+
+    op.drop_table("meta_field_definitions")
+    with op.batch_alter_table("event_types", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_event_types_project_id"))
+        batch_op.drop_index(batch_op.f("ix_event_types_branch_id"))
+
+    op.drop_table("event_types")
     with op.batch_alter_table("plan_branches", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_plan_branches_one_main",
