@@ -58,6 +58,7 @@ def test_openapi_documents_the_api(client: TestClient) -> None:
 
 def test_a_uniqueness_race_is_a_409_not_a_500(app: FastAPI, owner: TestClient) -> None:
     """Two requests can both pass a service's "is the slug free?" check; the database decides."""
+
     def insert_twice(db: DbSession) -> None:
         db.add(Project(name="a", slug="race"))
         db.flush()

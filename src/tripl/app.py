@@ -92,7 +92,9 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
 async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     # Services check uniqueness first; this answers the race where two requests pass that check.
     log.info("integrity error on %s %s: %s", request.method, request.url.path, exc)
-    return JSONResponse({"detail": "The change conflicts with existing data; reload and retry"}, status_code=409)
+    return JSONResponse(
+        {"detail": "The change conflicts with existing data; reload and retry"}, status_code=409
+    )
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

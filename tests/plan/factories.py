@@ -40,7 +40,9 @@ def make_event_type(
         defs = []
         for order, spec in enumerate(fields or []):
             spec = {"field_type": FieldType.string, **spec}
-            field = FieldDefinition(event_type_id=event_type.id, order=order, display_name=spec["name"], **spec)
+            field = FieldDefinition(
+                event_type_id=event_type.id, order=order, display_name=spec["name"], **spec
+            )
             db.add(field)
             defs.append(field)
     return event_type, defs
@@ -121,14 +123,21 @@ def make_variable_context(
         event = db.get(Event, uuid.UUID(str(event_id)))
         assert event is not None
         variable = Variable(
-            project_id=event.project_id, branch_id=event.branch_id, name=variable_name,
+            project_id=event.project_id,
+            branch_id=event.branch_id,
+            name=variable_name,
             variable_type=VariableType.string,
         )
         db.add(variable)
         db.flush()
         context = VariableValueContext(
-            variable_id=variable.id, event_id=event.id, field_definition_id=field.id,
-            source_column=variable_name, value_kind=ValueKind.low, observed_count=len(values), values=values,
+            variable_id=variable.id,
+            event_id=event.id,
+            field_definition_id=field.id,
+            source_column=variable_name,
+            value_kind=ValueKind.low,
+            observed_count=len(values),
+            values=values,
         )
         db.add(context)
     return context
