@@ -56,6 +56,11 @@ def test_pagination_counts_all_matches(plan: Plan, editor: TestClient) -> None:
     assert tail["total"] == 7 and [e["name"] for e in tail["items"]] == ["E6"]
     beyond = listed(editor, limit=3, offset=50)
     assert beyond == {"items": [], "total": 7}
+    # Text filters count in the same statement as the page; the totals must agree.
+    searched = listed(editor, search="e", limit=3, offset=2)
+    assert searched["total"] == 7 and [e["name"] for e in searched["items"]] == ["E2", "E3", "E4"]
+    assert listed(editor, field_value="home", limit=2, offset=50) == {"items": [], "total": 7}
+    assert listed(editor, search="E6", limit=1)["total"] == 1
     assert listed(editor)["total"] == 7 and len(listed(editor)["items"]) == 7  # default limit 200
     assert listed(editor, limit=10_000)["total"] == 7
     for bad in (
