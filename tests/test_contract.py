@@ -10,7 +10,23 @@ from pathlib import Path
 from fastapi import FastAPI
 
 CHECKER = Path(__file__).resolve().parents[2] / "shared" / "contract" / "check.py"
-IMPLEMENTED_TAGS = ["auth", "users", "api-keys", "audit", "settings"]
+# Tags whose every operation exists (event-types lacks its drift operations and projects its demo
+# operation until the monitoring and scans work lands).
+IMPLEMENTED_TAGS = [
+    "auth",
+    "users",
+    "api-keys",
+    "audit",
+    "settings",
+    "activity",
+    "events",
+    "fields",
+    "event-type-owners",
+    "meta-fields",
+    "relations",
+    "variables",
+    "event-photos",
+]
 
 
 def test_openapi_matches_the_contract(app: FastAPI, tmp_path: Path) -> None:

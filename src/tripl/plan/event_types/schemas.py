@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from tripl.core.schemas import refuse_null, sent_changes
 from tripl.plan.fields.rules import Order, Text
 from tripl.plan.fields.schemas import NAME_IMMUTABLE_HELP, FieldDefinitionCreate, FieldDefinitionResponse
 
@@ -34,17 +35,11 @@ class EventTypeUpdate(BaseModel):
     @field_validator("display_name", "color", "order")
     @classmethod
     def not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may be omitted but not null")
-        return value
+        return refuse_null(value)
 
     def changes(self) -> dict[str, Any]:
         """The keys the client sent, without the immutable name."""
-        sent = self.model_dump(exclude_unset=True)
-        sent.pop("name", None)
-        if "description" in sent and sent["description"] is None:
-            sent["description"] = ""
-        return sent
+        return sent_changes(self)
 
 
 class EventTypeResponse(BaseModel):

@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tripl.core.schemas import refuse_null, sent_changes
 from tripl.plan.base import Sensitivity
 from tripl.plan.fields.models import FieldType
 from tripl.plan.fields.rules import (
@@ -100,17 +101,11 @@ class FieldDefinitionUpdate(BaseModel):
     @field_validator(*NOT_NULL_UPDATE_KEYS)
     @classmethod
     def not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may be omitted but not null")
-        return value
+        return refuse_null(value)
 
     def changes(self) -> dict[str, Any]:
         """The keys the client sent, without the immutable name."""
-        sent = self.model_dump(exclude_unset=True)
-        sent.pop("name", None)
-        if "description" in sent and sent["description"] is None:
-            sent["description"] = ""
-        return sent
+        return sent_changes(self)
 
 
 class FieldDefinitionResponse(BaseModel):

@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tripl.core.schemas import refuse_null, sent_changes
 from tripl.plan.base import Sensitivity
 from tripl.plan.fields.rules import Order, Text, check_enum_options, no_nul, normalize_enum_options
 from tripl.plan.fields.schemas import NAME_IMMUTABLE_HELP
@@ -86,14 +87,11 @@ class MetaFieldUpdate(BaseModel):
     @field_validator("display_name", "field_type", "is_required", "order", "sensitivity")
     @classmethod
     def not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may be omitted but not null")
-        return value
+        return refuse_null(value)
 
     def changes(self) -> dict[str, Any]:
-        sent = self.model_dump(exclude_unset=True)
-        sent.pop("name", None)
-        return sent
+        """The keys the client sent, without the immutable name."""
+        return sent_changes(self)
 
 
 class MetaFieldResponse(BaseModel):

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from tripl.core.schemas import SLUG_PATTERN
+from tripl.core.schemas import SLUG_PATTERN, refuse_null
 
 
 class ProjectCreate(BaseModel):
@@ -23,9 +23,7 @@ class ProjectUpdate(BaseModel):
     @field_validator("name", "slug")
     @classmethod
     def not_null(cls, value: str | None) -> str:
-        if value is None:
-            raise ValueError("may be omitted but not null")
-        return value
+        return refuse_null(value)
 
 
 class ProjectLatestScanJob(BaseModel):

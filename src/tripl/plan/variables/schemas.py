@@ -5,6 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from tripl.core.schemas import refuse_null
 from tripl.plan.variables.models import ValueKind, VariableType
 
 VARIABLE_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -26,9 +27,7 @@ class VariableUpdate(BaseModel):
     @field_validator("name", "variable_type")
     @classmethod
     def not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may be omitted but not null")
-        return value
+        return refuse_null(value)
 
 
 class VariableResponse(BaseModel):
