@@ -1,6 +1,10 @@
 """Imports every table so the metadata is complete (Alembic, schema checks, create_all)."""
 
 from tripl.core.db import Base
+from tripl.observe.data_sources.models import DataSource
+from tripl.observe.metrics.models import AppVersionPoint, BreakdownPoint, CoveragePoint, MetricPoint
+from tripl.observe.reconciliation.models import ShadowEvent
+from tripl.observe.scans.models import ScanConfig, ScanJob, ScanPreviewJob
 from tripl.plan.branches.models import PlanBranch
 from tripl.plan.event_types.models import EventType
 from tripl.plan.events.models import Event, EventChange, EventFieldValue, EventMetaValue, EventTag
@@ -18,8 +22,12 @@ from tripl.workspace.users.models import User, UserSession
 
 __all__ = [
     "ApiKey",
+    "AppVersionPoint",
     "AuditEntry",
     "Base",
+    "BreakdownPoint",
+    "CoveragePoint",
+    "DataSource",
     "Event",
     "EventChange",
     "EventFieldValue",
@@ -31,10 +39,15 @@ __all__ = [
     "EventTypeOwner",
     "FieldDefinition",
     "MetaFieldDefinition",
+    "MetricPoint",
     "PlanBranch",
     "Project",
     "Relation",
+    "ScanConfig",
+    "ScanJob",
+    "ScanPreviewJob",
     "SettingOverride",
+    "ShadowEvent",
     "User",
     "UserSession",
     "Variable",
