@@ -158,6 +158,15 @@ def test_deleting_events_releases_their_files(
     assert not any(p.exists() for p in paths) and photo_count(context) == 0
 
 
+def test_deleting_an_event_type_releases_its_events_files(
+    editor: TestClient, event: Event, context: TriplContext
+) -> None:
+    paths = [stored_path(context, uploaded(editor, event)) for _ in range(2)]
+    response = editor.delete(f"/api/v1/projects/shop/event-types/{event.event_type_id}")
+    assert response.status_code == 204
+    assert not any(p.exists() for p in paths) and photo_count(context) == 0
+
+
 def test_an_endless_upload_is_cut_off_at_the_limit() -> None:
     limit, chunk = 100_000, b"\x00" * 16_384
     pulled = 0

@@ -6,6 +6,7 @@ from tripl.core.deps import DbSession
 from tripl.plan.event_types import service
 from tripl.plan.event_types.deps import EventTypeDep
 from tripl.plan.event_types.schemas import EventTypeCreate, EventTypeResponse, EventTypeUpdate
+from tripl.plan.photos.deps import PhotoStoreDep
 from tripl.plan.projects.deps import BranchDep, ProjectDep
 from tripl.workspace.auth.deps import Editor, Viewer
 
@@ -44,7 +45,11 @@ def update_event_type(
 
 @router.delete("/{event_type_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete Event Type")
 def delete_event_type(
-    principal: Editor, event_type: EventTypeDep, project: ProjectDep, db: DbSession
+    principal: Editor,
+    event_type: EventTypeDep,
+    project: ProjectDep,
+    db: DbSession,
+    photo_store: PhotoStoreDep,
 ) -> Response:
-    service.delete_event_type(db, principal.user, project, event_type)
+    service.delete_event_type(db, principal.user, project, event_type, photo_store)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

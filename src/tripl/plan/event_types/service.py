@@ -11,7 +11,10 @@ from tripl.core.errors import Conflict, NotFound, Unprocessable
 from tripl.plan.branches.models import PlanBranch
 from tripl.plan.event_types.models import EventType
 from tripl.plan.event_types.schemas import EventTypeCreate, EventTypeResponse, EventTypeUpdate
+from tripl.plan.events.models import Event
 from tripl.plan.fields import service as fields
+from tripl.plan.photos.cleanup import release_event_photos
+from tripl.plan.photos.storage import PhotoStore
 from tripl.plan.projects.models import Project
 from tripl.workspace.audit import service as audit
 from tripl.workspace.users.models import User
@@ -113,8 +116,12 @@ def update_event_type(
     return event_type
 
 
-def delete_event_type(db: Session, actor: User, project: Project, event_type: EventType) -> None:
+def delete_event_type(
+    db: Session, actor: User, project: Project, event_type: EventType, photo_store: PhotoStore
+) -> None:
     _audit(db, actor, "event_type.delete", project, event_type, {"name": event_type.name})
-    # Fields, events (with their values), owners and relations go with it (ON DELETE CASCADE).
+    event_ids = db.scalars(select(Event.id).where(Event.event_type_id == event_type.id)).all()
+    release_event_photos(db, photo_store, event_ids)
+    # Fields, events (with their values and photo rows), owners and relations go with it (ON DELETE CASCADE).
     db.delete(event_type)
     db.flush()
