@@ -88,25 +88,8 @@ def test_delimiter_split_keeps_literal_parts() -> None:
     found = detect("step", values, threshold=5)
     assert found.strategy == "delimited"
     assert found.by_value["order_4_done"].template == "order_${step_id}_done"
-    values = [
-        f"btn-{w}"
-        for w in (
-            [
-                "alpha",
-                "beta",
-                "gamma",
-                "delta",
-                "epsilon",
-                "zeta",
-                "eta",
-                "theta",
-                "iota",
-                "kappa",
-                "lambda",
-                "mu",
-            ]
-        )
-    ]
+    words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa"]
+    values = [f"btn-{w}" for w in words]
     found = detect("button", values, threshold=3)
     assert found.by_value["btn-alpha"].template == "btn-${button_part_1}"
 
