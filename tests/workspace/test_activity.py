@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -9,6 +10,9 @@ from tests.conftest import UserClientFactory
 from tests.plan.factories import make_event, make_event_type, make_working_branch
 from tripl.core.context import TriplContext
 from tripl.core.db import utcnow
+from tripl.observe.data_sources.models import DataSource
+from tripl.observe.scans.models import ScanConfig, ScanJob, ScanJobKind, ScanJobStatus
+from tripl.observe.warehouse.base import DBType
 from tripl.plan.event_types.models import EventType
 from tripl.plan.events.models import EventStatus
 
@@ -101,3 +105,43 @@ def test_activity_needs_a_session_and_respects_project_bound_keys(
     assert bound.get(f"{ACTIVITY}/projects/shop").status_code == 200
     assert bound.get(f"{ACTIVITY}/projects/blog").status_code == 403
     assert key_client("viewer", "read").get(ACTIVITY).json() == []
+
+
+def test_scan_jobs_join_the_feed_with_their_outcome(
+    owner: TestClient, viewer: TestClient, context: TriplContext
+) -> None:
+    shop = new_project(owner, "shop")
+    now = utcnow()
+    with context.db.transaction() as db:
+        source = DataSource(name="wh", db_type=DBType.duckdb, host="local", port=0, database_name="wh.duckdb")
+        db.add(source)
+        db.flush()
+        config = ScanConfig(
+            project_id=uuid.UUID(shop["id"]), data_source_id=source.id, name="Events", base_query="SELECT 1"
+        )
+        db.add(config)
+        db.flush()
+        done = ScanJob(
+            scan_config_id=config.id,
+            kind=ScanJobKind.catalog,
+            status=ScanJobStatus.completed,
+            created_at=now - timedelta(hours=3),
+            completed_at=now - timedelta(hours=2),
+            result_summary={"events_created": 12, "variables_created": 3, "events_skipped": 40},
+        )
+        failed = ScanJob(
+            scan_config_id=config.id,
+            kind=ScanJobKind.collect,
+            status=ScanJobStatus.failed,
+            created_at=now - timedelta(minutes=5),
+            completed_at=now - timedelta(minutes=4),
+            error_message="Scan failed: could not reach wh:5432",
+        )
+        db.add_all([done, failed])
+
+    items = viewer.get(f"{ACTIVITY}/projects/shop").json()
+    assert [(i["title"], i["severity"], i["detail"]) for i in items] == [
+        ("Scan failed: Events", "high", "Scan failed: could not reach wh:5432"),
+        ("Scan completed: Events", "low", "12 new events, 3 new variables"),
+    ]
+    assert items[0]["type"] == "scan" and items[0]["target_path"] == f"/projects/shop/scans/{config.id}"

@@ -10,9 +10,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tripl.observe.scans.models import ScanConfig, ScanJob, ScanJobStatus
 from tripl.plan.branches.models import BranchKind, PlanBranch
 from tripl.plan.event_types.models import EventType
 from tripl.plan.events.models import Event
@@ -57,7 +58,57 @@ def event_items(db: Session, project_id: uuid.UUID | None, limit: int) -> list[A
     return items
 
 
-SOURCES: list[ActivitySource] = [event_items]
+_SCAN_SEVERITY = {ScanJobStatus.failed: ActivitySeverity.high, ScanJobStatus.running: ActivitySeverity.medium}
+# The counters of a run worth a line in the feed, in the order they are shown.
+_SCAN_DELTAS = {
+    "events_created": "new events",
+    "event_types_created": "new event types",
+    "variables_created": "new variables",
+    "events_merged": "merged events",
+    "metric_rows": "metric rows",
+}
+
+
+def _scan_detail(job: ScanJob) -> str:
+    if job.status is ScanJobStatus.failed:
+        return job.error_message or "failed"
+    summary = job.result_summary or {}
+    deltas = [f"{summary[key]} {label}" for key, label in _SCAN_DELTAS.items() if summary.get(key)]
+    return ", ".join(deltas) or ("no changes" if job.status is ScanJobStatus.completed else job.status.value)
+
+
+def scan_items(db: Session, project_id: uuid.UUID | None, limit: int) -> list[ActivityItemResponse]:
+    """Scan jobs by when they last moved (finished, else started, else queued)."""
+    occurred = func.coalesce(ScanJob.completed_at, ScanJob.started_at, ScanJob.created_at)
+    query = (
+        select(ScanJob, ScanConfig.name, Project)
+        .join(ScanConfig, ScanConfig.id == ScanJob.scan_config_id)
+        .join(Project, Project.id == ScanConfig.project_id)
+        .order_by(occurred.desc(), ScanJob.id.desc())
+        .limit(limit)
+    )
+    if project_id is not None:
+        query = query.where(ScanConfig.project_id == project_id)
+    items = []
+    for job, scan_name, project in db.execute(query):
+        items.append(
+            ActivityItemResponse(
+                id=f"scan:{job.id}",
+                project_id=project.id,
+                project_slug=project.slug,
+                project_name=project.name,
+                type=ActivityType.scan,
+                severity=_SCAN_SEVERITY.get(job.status, ActivitySeverity.low),
+                title=f"Scan {job.status.value}: {scan_name}",
+                detail=_scan_detail(job),
+                target_path=f"/projects/{project.slug}/scans/{job.scan_config_id}",
+                occurred_at=job.completed_at or job.started_at or job.created_at,
+            )
+        )
+    return items
+
+
+SOURCES: list[ActivitySource] = [event_items, scan_items]
 
 
 def feed(db: Session, project_id: uuid.UUID | None, limit: int) -> list[ActivityItemResponse]:
