@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tripl.config import Settings
 from tripl.core.context import TriplContext, build_context
 from tripl.core.errors import DomainError
+from tripl.observe.metrics.router import router as metrics_router
 from tripl.plan.event_types.router import router as event_types_router
 from tripl.plan.events.router import router as events_router
 from tripl.plan.fields.router import router as fields_router
@@ -53,6 +54,7 @@ ROUTERS: list[APIRouter] = [
     relations_router,
     events_router,
     activity_router,
+    metrics_router,
 ]
 
 
