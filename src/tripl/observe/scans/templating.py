@@ -13,7 +13,9 @@ event-type group and picks the first strategy that fits:
 5. Otherwise `${col}`.
 
 The result maps each value to its template and to the placeholder values it bound, so the caller
-can record the observed values of every variable. Placeholder names are proposals that follow
+can record the observed values of every variable. A placeholder's `source_name` is the column,
+`column.key` for JSON object keys, or `column[i]` for a path/delimiter position, so two positions
+of one column stay two variables. Placeholder names are proposals that follow
 the variable name rule (`^[a-z][a-z0-9_]*$`); the caller may map them to existing variables.
 """
 
@@ -175,7 +177,7 @@ def _paths(column: str, values: Sequence[str], threshold: int) -> Detection | No
         else:
             base, var_type = f"{column}_segment_{i}", "string"
         name = _unique(variable_name(base), placeholders, suffix=str(i))
-        placeholders[name] = Placeholder(name, column, var_type)
+        placeholders[name] = Placeholder(name, f"{column}[{i}]", var_type)
         names[i] = name
 
     by_value: dict[str, Templated] = {}
@@ -220,7 +222,7 @@ def _delimited(column: str, values: Sequence[str], threshold: int) -> Detection 
         numeric = all(is_number(s) for s in seen if s)
         base = f"{column}_id" if numeric else f"{column}_part_{i}"
         name = _unique(variable_name(base), placeholders, suffix=str(i))
-        placeholders[name] = Placeholder(name, column, "number" if numeric else "string")
+        placeholders[name] = Placeholder(name, f"{column}[{i}]", "number" if numeric else "string")
         names[i] = name
     by_value: dict[str, Templated] = {}
     for value, parts in tokens.items():
