@@ -1,4 +1,4 @@
-"""tripl-server: serve | worker | migrate | create-user."""
+"""tripl-server: serve | worker | migrate | create-user | demo."""
 
 from __future__ import annotations
 
@@ -6,8 +6,12 @@ import argparse
 import getpass
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from tripl.config import Settings
+
+if TYPE_CHECKING:
+    from tripl.core.context import TriplContext
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -40,9 +44,78 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             '      -d \'{"email": "you@example.com", "password": "a-long-passphrase"}\'\n'
             "    or: tripl-server create-user --email you@example.com --role owner"
         )
+    _offer_demo(context, url, build=args.demo)
     sys.stdout.flush()
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), proxy_headers=False)
     return 0
+
+
+def _offer_demo(context: TriplContext, url: str, *, build: bool) -> None:
+    """On an instance without projects: build the demo project (--demo) or say how to get one."""
+    from sqlalchemy import func, select
+
+    from tripl.plan.projects.models import Project
+    from tripl.workspace.users.models import User, UserRole
+
+    with context.db.sessions() as db:
+        if db.scalar(select(func.count()).select_from(Project)):
+            return
+        first_owner = db.scalar(
+            select(User).where(User.role == UserRole.owner).order_by(User.created_at, User.id).limit(1)
+        )
+    if build and first_owner is not None:
+        print(f"  building the demo project for {first_owner.email} (a DuckDB warehouse and its scans)…")
+        sys.stdout.flush()
+        code = _build_demo(context, first_owner.email)
+        if code == 0:
+            return
+    elif build:
+        print("  --demo: there is no account yet to own the demo project; create one first")
+    print(
+        "  try the demo project (a generated shop warehouse, scanned for real):\n"
+        "    the 'Create demo project' button in the web UI, or\n"
+        f"    POST {url}/api/v1/projects/demo as an editor, or\n"
+        "    tripl-server demo --email you@example.com"
+    )
+
+
+def _build_demo(context: TriplContext, email: str) -> int:
+    from sqlalchemy import select
+
+    from tripl.core.errors import DomainError
+    from tripl.demo.service import create_demo_project
+    from tripl.plan.projects.models import Project
+    from tripl.workspace.auth.service import normalise_email
+    from tripl.workspace.users.models import User
+
+    with context.db.sessions() as db:
+        user = db.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        print(f"error: no account for {email}; create it first (tripl-server create-user)", file=sys.stderr)
+        return 1
+    try:
+        project_id = create_demo_project(context, user.id)
+    except DomainError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    with context.db.sessions() as db:
+        project = db.get(Project, project_id)
+        assert project is not None
+        slug = project.slug
+    print(f"created the demo project '{slug}' for {user.email}")
+    return 0
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from tripl.core.context import build_context
+    from tripl.core.migrate import upgrade
+
+    context = build_context(settings)
+    try:
+        upgrade(context.db.engine)
+        return _build_demo(context, args.email)
+    finally:
+        context.close()
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
@@ -117,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--no-worker", action="store_true", help="do not consume jobs in this process")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="build the demo project for the first owner if there are no projects",
+    )
     serve.set_defaults(handler=_serve)
 
     worker = sub.add_parser("worker", help="consume background jobs (use with TRIPL_QUEUE_URL=redis://…)")
@@ -135,6 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     secret.add_argument("--password", help="prefer --password-stdin: arguments show up in process lists")
     secret.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     create_user.set_defaults(handler=_create_user)
+
+    demo = sub.add_parser("demo", help="create the demo project (generated warehouse, real scans) for a user")
+    demo.add_argument("--email", required=True, help="an existing owner or editor account")
+    demo.set_defaults(handler=_demo)
     return parser
 
 
