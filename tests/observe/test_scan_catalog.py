@@ -164,14 +164,17 @@ def test_rescan_is_idempotent_keeps_authored_values_and_samples(
             )
             .values(value="The OK button", authored=True)
         )
+    with context.db.transaction() as db:  # a user renamed the scan's variable
+        db.execute(update(Variable).where(Variable.name == "user_id").values(name="uid"))
     before = contexts(context)
 
     summary = run_catalog(context, config.id, Control(config.id))
     assert summary["events_created"] == 0
     assert summary["events_skipped"] == 4
-    assert summary["variables_created"] == 0
+    assert summary["variables_created"] == 0  # reused by source_name despite the rename
     assert len(events_by_name(context, event_type.id)) == 4
     assert values_of(context, target)["button"] == ("The OK button", True)
+    assert values_of(context, target)["user_id"] == ("${uid}", False)  # non-authored: refreshed
 
     # a window with no rows creates nothing and keeps every stored sample
     update_config(context, config.id, base_query="SELECT * FROM ev WHERE screen = 'nothing'")
@@ -179,7 +182,7 @@ def test_rescan_is_idempotent_keeps_authored_values_and_samples(
     assert summary["events_created"] == 0
     after = contexts(context)
     assert set(after) == set(before)
-    key = ("user_id", "screen=home | button=ok")
+    key = ("uid", "screen=home | button=ok")
     assert after[key].values == before[key].values
     assert after[key].observed_count == before[key].observed_count
     with context.db.sessions() as db:
@@ -311,3 +314,11 @@ def test_group_rules_fold_events_into_the_rule_event(context: TriplContext, proj
     assert EventIdentity.for_config(stored).event_source_name({"kind": "click", "screen": "/product/99"}) == (
         "Product page"
     )
+
+
+def test_cancel_before_writing_leaves_the_plan_alone(context: TriplContext, project: dict[str, Any]) -> None:
+    event_type, config = ui_setup(context, project)
+    summary = run_catalog(context, config.id, Control(config.id, cancel=True))
+    assert summary["events_created"] == 0
+    assert "Cancelled before anything was written." in summary["details"]
+    assert events_by_name(context, event_type.id) == {}
