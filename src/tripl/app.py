@@ -19,6 +19,7 @@ from tripl.config import Settings
 from tripl.core.context import TriplContext, build_context
 from tripl.core.errors import DomainError
 from tripl.observe.metrics.router import router as metrics_router
+from tripl.observe.scans.job_router import router as scan_jobs_router
 from tripl.plan.event_types.router import router as event_types_router
 from tripl.plan.events.router import router as events_router
 from tripl.plan.fields.router import router as fields_router
@@ -54,6 +55,7 @@ ROUTERS: list[APIRouter] = [
     relations_router,
     events_router,
     activity_router,
+    scan_jobs_router,
     metrics_router,
 ]
 
