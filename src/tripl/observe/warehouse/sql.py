@@ -209,7 +209,7 @@ def json_value_expr(column: str, path: Sequence[str], dialect: str) -> exp.Expre
     if dialect == "postgres":
         return _fn("jsonb_extract_path_text", exp.cast(col, "JSONB"), *(_str(k) for k in path))
     if dialect == "clickhouse":
-        args = [_fn("toString", col), *(_str(k) for k in path)]
+        args = [_fn("ifNull", _fn("toString", col), _str("")), *(_str(k) for k in path)]
         json_type = _fn("JSONType", *args)
         return _fn(
             "multiIf",
@@ -241,10 +241,10 @@ _KEY_PATHS_TEMPLATES: dict[str, str] = {
         " WHERE jsonb_typeof(e.value) = 'object') AS kp)"
     ),
     "clickhouse": (
-        "nullIf(arrayStringConcat(arraySort(arrayConcat(JSONExtractKeys(toString(__j)),"
-        " arrayFlatten(arrayMap(k -> if(JSONType(toString(__j), k) = 'Object',"
-        " arrayMap(c -> concat(k, '.', c), JSONExtractKeys(toString(__j), k)), []),"
-        " JSONExtractKeys(toString(__j)))))), ','), '')"
+        "nullIf(arrayStringConcat(arraySort(arrayConcat(JSONExtractKeys(ifNull(toString(__j), '')),"
+        " arrayFlatten(arrayMap(k -> if(JSONType(ifNull(toString(__j), ''), k) = 'Object',"
+        " arrayMap(c -> concat(k, '.', c), JSONExtractKeys(ifNull(toString(__j), ''), k)), []),"
+        " JSONExtractKeys(ifNull(toString(__j), '')))))), ','), '')"
     ),
     "bigquery": (
         "NULLIF(ARRAY_TO_STRING(ARRAY(SELECT k FROM UNNEST(JSON_KEYS(__j, 2)) AS k ORDER BY k), ','), '')"
