@@ -1,0 +1,381 @@
+"""Metric collection vs the bare aggregate query, on the same warehouse data.
+
+    uv run python bench/bench_collection.py [--duckdb-rows 10000000] [--pg-rows 1000000]
+                                            [--days 30] [--pg-admin-url URL] [--skip-pg]
+
+Builds an `events` table inside each engine (DuckDB `range()`, PostgreSQL `generate_series`;
+no Python loops), hourly over `--days` days ending at the current hour. Then, per engine:
+- bare: the GROUP BY bucket, event_name, event_type count query over the whole range, run
+  straight on the engine (what a hand-written job would cost);
+- collect: a replay job over the same range through the job runner (`run_job`), with the
+  catalog run once beforehand so events exist (replays reuse the catalog's event mapping);
+- collect+breakdowns: the same with a platform breakdown, app versions and platform drift.
+Each measurement runs in a fresh subprocess (a "worker"), which reports its wall time and peak
+RSS (ru_maxrss, which includes the engine's memory when DuckDB runs inside the worker).
+Targets: collect / bare <= 1.3, worker peak RSS < 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+
+from tripl.config import Settings
+from tripl.core.context import TriplContext, build_context
+from tripl.core.db import utcnow
+from tripl.core.security import hash_password
+from tripl.models import Base
+from tripl.observe.data_sources.service import create_data_source
+from tripl.observe.scans.models import ScanConfig, ScanInterval, ScanJob, ScanJobKind, ScanJobStatus
+from tripl.observe.warehouse.base import DBType
+from tripl.plan.projects.service import create_project
+from tripl.workspace.users.models import User, UserRole
+
+EVENTS = 30
+EVENT_TYPES = ("screen_view", "click", "purchase", "signup", "error", "app")
+BASE_QUERY = "SELECT event_time, event_name, event_type, platform, app_version FROM events"
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+# Event popularity is skewed (event_00 is the most frequent); types cycle over events; the other
+# columns come from independent slices of one hash per row.
+DUCKDB_BUILD = """
+CREATE TABLE events AS
+SELECT
+    TIMESTAMP '{start}' + to_microseconds(CAST(i * {span_us} // {n} AS BIGINT)) AS event_time,
+    'event_' || lpad(CAST(e AS VARCHAR), 2, '0') AS event_name,
+    list_extract({types}, 1 + e % 6) AS event_type,
+    list_extract(['ios', 'android', 'web'], 1 + CAST(h // 1000 % 3 AS INTEGER)) AS platform,
+    list_extract(['2.1.0', '2.2.0', '2.3.0', '2.4.0'], 1 + CAST(h // 3000 % 4 AS INTEGER)) AS app_version,
+    'u' || CAST(h // 12000 % 200000 AS VARCHAR) AS user_id
+FROM (
+    SELECT i, h, CAST(floor({events} * pow((h % 1000) / 1000.0, 2)) AS INTEGER) AS e
+    FROM (SELECT range AS i, hash(range) AS h FROM range({n}))
+)
+ORDER BY event_time
+"""
+POSTGRES_BUILD = """
+CREATE TABLE events AS
+SELECT
+    TIMESTAMPTZ '{start}+00' + make_interval(secs => i * {span_s}::float8 / {n}) AS event_time,
+    'event_' || lpad(e::text, 2, '0') AS event_name,
+    ({types})[1 + e % 6] AS event_type,
+    (ARRAY['ios', 'android', 'web'])[1 + (h / 1000 % 3)::int] AS platform,
+    (ARRAY['2.1.0', '2.2.0', '2.3.0', '2.4.0'])[1 + (h / 3000 % 4)::int] AS app_version,
+    'u' || (h / 12000 % 200000)::text AS user_id
+FROM (
+    SELECT i, h, floor({events} * power((h % 1000) / 1000.0, 2))::int AS e
+    FROM (SELECT i, abs(hashint8(i)) AS h FROM generate_series(0, {n} - 1) AS i) AS hashed
+) AS rows
+ORDER BY event_time
+"""
+BARE_SQL = {
+    "duckdb": (
+        "SELECT date_trunc('hour', event_time) AS bucket, event_name, event_type, count(*) AS n"
+        " FROM events WHERE event_time >= ? AND event_time < ? GROUP BY ALL"
+    ),
+    "postgres": (
+        "SELECT date_bin('1 hour', event_time, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket,"
+        " event_name, event_type, count(*) AS n FROM events"
+        " WHERE event_time >= %s AND event_time < %s GROUP BY 1, 2, 3"
+    ),
+}
+
+
+def peak_rss_mb() -> float:
+    # ru_maxrss is in kilobytes on Linux.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --- data ---------------------------------------------------------------------------------------
+
+
+def window(days: int) -> tuple[datetime, datetime]:
+    end = utcnow().astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return end - timedelta(days=days), end
+
+
+def build_duckdb(path: Path, rows: int, start: datetime, end: datetime) -> float:
+    import duckdb
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            DUCKDB_BUILD.format(
+                start=start.replace(tzinfo=None).isoformat(sep=" "),
+                span_us=int((end - start).total_seconds() * 1_000_000),
+                n=rows,
+                events=EVENTS,
+                types="[" + ", ".join(f"'{t}'" for t in EVENT_TYPES) + "]",
+            )
+        )
+        con.execute("CHECKPOINT")
+    return time.perf_counter() - started
+
+
+def build_postgres(admin_url: str, rows: int, start: datetime, end: datetime) -> tuple[str, float]:
+    name = f"tripl_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = make_url(admin_url).set(database=name)
+    engine = create_engine(url)
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                POSTGRES_BUILD.format(
+                    start=start.replace(tzinfo=None).isoformat(sep=" "),
+                    span_s=(end - start).total_seconds(),
+                    n=rows,
+                    events=EVENTS,
+                    types="ARRAY[" + ", ".join(f"'{t}'" for t in EVENT_TYPES) + "]",
+                )
+            )
+        )
+        conn.execute(text("CREATE INDEX events_time_brin ON events USING brin (event_time)"))
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE events"))
+    engine.dispose()
+    return name, time.perf_counter() - started
+
+
+def drop_postgres(admin_url: str, name: str) -> None:
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+# --- tripl side ---------------------------------------------------------------------------------
+
+
+def bench_context(data_dir: Path) -> TriplContext:
+    return build_context(
+        Settings(data_dir=data_dir, queue_url=f"sqlite:///{data_dir / 'queue.db'}", secret_key="bench")
+    )
+
+
+def make_scan(ctx: TriplContext, source: dict[str, Any], *, breakdowns: bool, label: str) -> uuid.UUID:
+    with ctx.db.transaction() as db:
+        actor = db.scalar(select(User).where(User.email == "bench@example.com"))
+        if actor is None:
+            actor = User(
+                email="bench@example.com",
+                name="bench",
+                password_hash=hash_password("bench pass"),
+                role=UserRole.owner,
+            )
+            db.add(actor)
+            db.flush()
+        project = create_project(db, actor, name=f"Bench {label}", slug=f"bench-{label}", description="")
+        data_source = create_data_source(db, ctx, actor, {"name": f"bench {label}", **source})
+        config = ScanConfig(
+            project_id=project.id,
+            data_source_id=data_source.id,
+            name=f"bench {label}",
+            base_query=BASE_QUERY,
+            event_type_column="event_type",
+            time_column="event_time",
+            event_name_format="{event_name}",
+            interval=ScanInterval.h1,
+            replay_chunk_interval=ScanInterval.w1,
+            metrics_row_limit=5_000_000,
+            scan_row_limit=1_000_000,
+            metric_breakdown_columns=["platform"] if breakdowns else [],
+            distribution_drift_fields=["platform"] if breakdowns else [],
+            app_version_column="app_version" if breakdowns else None,
+        )
+        db.add(config)
+        db.flush()
+        return config.id
+
+
+def new_job(
+    ctx: TriplContext,
+    config_id: uuid.UUID,
+    kind: ScanJobKind,
+    time_from: datetime | None,
+    time_to: datetime | None,
+) -> uuid.UUID:
+    with ctx.db.transaction() as db:
+        job = ScanJob(
+            scan_config_id=config_id,
+            kind=kind,
+            status=ScanJobStatus.pending,
+            time_from=time_from,
+            time_to=time_to,
+        )
+        db.add(job)
+        db.flush()
+        return job.id
+
+
+def job_outcome(ctx: TriplContext, job_id: uuid.UUID) -> tuple[str, str | None, dict[str, Any]]:
+    with ctx.db.sessions() as db:
+        job = db.get(ScanJob, job_id)
+        assert job is not None
+        return job.status.value, job.error_message, dict(job.result_summary or {})
+
+
+def in_worker(*args: str) -> dict[str, Any]:
+    """Run this script in a fresh process for one measurement; it prints one JSON line."""
+    out = subprocess.run(
+        [sys.executable, __file__, *args], check=True, capture_output=True, text=True, env=os.environ.copy()
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def worker_run_job(data_dir: str, job_id: str) -> None:
+    from tripl.observe.scans.jobs import run_job
+
+    ctx = bench_context(Path(data_dir))
+    started = time.perf_counter()
+    run_job(ctx, uuid.UUID(job_id))
+    seconds = time.perf_counter() - started
+    status, error, summary = job_outcome(ctx, uuid.UUID(job_id))
+    print(json.dumps({"seconds": seconds, "rss_mb": peak_rss_mb(), "status": status, "error": error,
+                      "summary": {k: v for k, v in summary.items() if k != "details"}}))  # fmt: skip
+
+
+def worker_bare(engine: str, target: str, start: str, end: str) -> None:
+    time_from, time_to = datetime.fromisoformat(start), datetime.fromisoformat(end)
+    started = time.perf_counter()
+    if engine == "duckdb":
+        import duckdb
+
+        with duckdb.connect(target, read_only=True) as con:
+            rows = con.execute(
+                BARE_SQL["duckdb"], [time_from.replace(tzinfo=None), time_to.replace(tzinfo=None)]
+            ).fetchall()
+    else:
+        import psycopg
+
+        with psycopg.connect(target) as con:
+            rows = con.execute(BARE_SQL["postgres"], (time_from, time_to)).fetchall()
+    seconds = time.perf_counter() - started
+    total = sum(int(r[3]) for r in rows)
+    print(json.dumps({"seconds": seconds, "rss_mb": peak_rss_mb(), "groups": len(rows), "rows": total}))
+
+
+# --- report -------------------------------------------------------------------------------------
+
+
+def measure_engine(
+    ctx: TriplContext, data_dir: Path, label: str, source: dict[str, Any], bare_target: str,
+    rows: int, start: datetime, end: datetime,
+) -> None:  # fmt: skip
+    engine = source["db_type"].value
+    bare = in_worker("--bare", engine, bare_target, start.isoformat(), end.isoformat())
+    print(f"\n{label}: {rows:,} rows, {bare['groups']:,} (bucket, event, type) groups")
+    if bare["rows"] != rows:
+        print(f"  warning: the bare query counted {bare['rows']:,} rows")
+    print(f"  {'run':22} {'wall s':>8} {'ratio':>6} {'rows/s':>12} {'peak RSS MB':>12}  status")
+    print(f"  {'bare GROUP BY':22} {bare['seconds']:8.2f} {1:6.2f} {rows / bare['seconds']:12,.0f} "
+          f"{bare['rss_mb']:12.0f}  ok")  # fmt: skip
+    for breakdowns in (False, True):
+        name = "collect+breakdowns" if breakdowns else "collect"
+        config_id = make_scan(ctx, source, breakdowns=breakdowns, label=f"{engine}-{name.replace('+', '-')}")
+        catalog_job = new_job(ctx, config_id, ScanJobKind.catalog, None, None)
+        catalog = in_worker("--run-job", str(data_dir), str(catalog_job))
+        if catalog["status"] != "completed":
+            print(f"  {name}: the catalog run {catalog['status']}: {catalog['error']}")
+            continue
+        job_id = new_job(ctx, config_id, ScanJobKind.replay, start, end)
+        result = in_worker("--run-job", str(data_dir), str(job_id))
+        ok = result["status"] == "completed"
+        print(f"  {name:22} {result['seconds']:8.2f} {result['seconds'] / bare['seconds']:6.2f} "
+              f"{rows / result['seconds']:12,.0f} {result['rss_mb']:12.0f}  "
+              f"{result['status']}{'' if ok else ': ' + str(result['error'])}")  # fmt: skip
+        if ok:
+            summary = result["summary"]
+            keys = ("query_rows_scanned", "metric_rows_written", "metrics_seconds", "anomalies_detected")
+            shown = {k: summary[k] for k in keys if k in summary}
+            if shown:
+                print(f"  {'':22} {shown}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duckdb-rows", type=int, default=10_000_000)
+    parser.add_argument("--pg-rows", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--pg-admin-url", default=os.environ.get("TRIPL_TEST_PG_ADMIN_URL", PG_ADMIN_URL))
+    parser.add_argument("--skip-pg", action="store_true")
+    parser.add_argument("--run-job", nargs=2, metavar=("DATA_DIR", "JOB_ID"), help=argparse.SUPPRESS)
+    parser.add_argument("--bare", nargs=4, metavar=("ENGINE", "TARGET", "FROM", "TO"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--build-duckdb", nargs=4, metavar=("PATH", "ROWS", "FROM", "TO"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.build_duckdb:
+        path, rows, time_from, time_to = args.build_duckdb
+        seconds = build_duckdb(
+            Path(path), int(rows), datetime.fromisoformat(time_from), datetime.fromisoformat(time_to)
+        )
+        print(json.dumps({"seconds": seconds}))
+        return
+    if args.run_job:
+        worker_run_job(*args.run_job)
+        return
+    if args.bare:
+        worker_bare(*args.bare)
+        return
+
+    start, end = window(args.days)
+    print(f"metric collection benchmark: {args.days} days hourly ending {end.isoformat()}, "
+          f"{os.cpu_count()} CPUs")  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="tripl-bench-") as tmp:
+        data_dir = Path(tmp)
+        ctx = bench_context(data_dir)
+        Base.metadata.create_all(ctx.db.engine)
+        try:
+            duck_path = data_dir / "warehouses" / "bench.duckdb"
+            # Built by a worker process: a big parent would pass its peak RSS on to every worker it
+            # starts (Linux keeps ru_maxrss across fork and exec).
+            built = in_worker("--build-duckdb", str(duck_path), str(args.duckdb_rows), start.isoformat(),
+                              end.isoformat())  # fmt: skip
+            seconds = built["seconds"]
+            print(f"built DuckDB events: {args.duckdb_rows:,} rows in {seconds:.1f} s "
+                  f"({duck_path.stat().st_size / 2**20:.0f} MB file)")  # fmt: skip
+            duck_source = {"db_type": DBType.duckdb, "host": "localhost", "database_name": "bench.duckdb"}
+            measure_engine(ctx, data_dir, "DuckDB", duck_source, str(duck_path), args.duckdb_rows, start, end)
+            if not args.skip_pg:
+                pg_name, seconds = build_postgres(args.pg_admin_url, args.pg_rows, start, end)
+                try:
+                    print(f"\nbuilt PostgreSQL events: {args.pg_rows:,} rows in {seconds:.1f} s")
+                    url = make_url(args.pg_admin_url).set(database=pg_name)
+                    pg_source = {
+                        "db_type": DBType.postgres,
+                        "host": url.host or "127.0.0.1",
+                        "port": url.port or 5432,
+                        "database_name": pg_name,
+                        "username": url.username or "postgres",
+                        "password": url.password or "",
+                    }
+                    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+                    measure_engine(ctx, data_dir, "PostgreSQL", pg_source, dsn, args.pg_rows, start, end)
+                finally:
+                    drop_postgres(args.pg_admin_url, pg_name)
+        finally:
+            ctx.close()
+
+
+if __name__ == "__main__":
+    main()
