@@ -20,6 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
 from tripl.core.context import TriplContext
 from tripl.core.db import utcnow
 from tripl.observe.data_sources.models import DataSource
@@ -59,6 +62,7 @@ from tripl.observe.warehouse.sql import (
     grouped_counts_sql,
     parse_base_query,
 )
+from tripl.plan.branches.models import PlanBranch
 from tripl.plan.branches.service import main_branch
 from tripl.plan.event_types.models import EventType
 from tripl.plan.projects.models import Project
@@ -276,8 +280,8 @@ def run_catalog(ctx: TriplContext, config_id: uuid.UUID, control: JobControl) ->
 
 
 def _type_mappings(
-    db: Any,
-    branch: Any,
+    db: Session,
+    branch: PlanBranch,
     config: ScanConfig,
     observed: Observation,
     grouped: dict[str | None, list[ObservedRow]],
@@ -298,7 +302,7 @@ def _type_mappings(
     mappings = types_by_name(db, branch, keys)
     missing = sorted(k for k in keys if k not in mappings)
     if missing:
-        order = (db.query(EventType).filter(EventType.branch_id == branch.id).count()) if missing else 0
+        order = db.scalar(select(func.count()).where(EventType.branch_id == branch.id)) or 0
         candidates = [
             c for c in observed.scalar_columns + observed.json_columns if c != config.event_type_column
         ]

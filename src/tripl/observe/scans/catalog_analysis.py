@@ -22,7 +22,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tripl.observe.scans.naming import SINGLE_GROUP, EventIdentity, GroupState, Resolution, render_value
+from tripl.observe.scans.naming import (
+    SINGLE_GROUP,
+    EventIdentity,
+    GroupState,
+    Resolution,
+    format_keys,
+    render_value,
+)
 from tripl.observe.scans.templating import Detection, Placeholder, detect, is_number, variable_name
 
 HIGH_SAMPLE_LIMIT = 50
@@ -149,16 +156,14 @@ def identity_columns_for(
     rows: Sequence[ObservedRow], spec: CatalogInput, mapped: set[str]
 ) -> tuple[list[str], list[str], list[str]]:
     """(identity, literal, templated) scalar columns of one group, in query order."""
-    format_keys = set(
-        EventIdentity(event_type_column=None, event_name_format=spec.event_name_format).format_keys
-    )
+    name_keys = format_keys(spec.event_name_format)
     identity: list[str] = []
     literal: list[str] = []
     templated: list[str] = []
     for column in spec.scalar_columns:
         if column == spec.event_type_column:
             continue
-        if column in format_keys:
+        if column in name_keys:
             literal.append(column)
             continue
         if column not in mapped:
@@ -171,7 +176,7 @@ def identity_columns_for(
         else:
             templated.append(column)
     if spec.event_name_format:
-        identity = [k for k in format_keys]
+        identity = list(name_keys)
     return identity, literal, templated
 
 
