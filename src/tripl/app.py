@@ -18,8 +18,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tripl.config import Settings
 from tripl.core.context import TriplContext, build_context
 from tripl.core.errors import DomainError
+from tripl.observe.data_sources.router import router as data_sources_router
 from tripl.observe.metrics.router import router as metrics_router
 from tripl.observe.scans.job_router import router as scan_jobs_router
+from tripl.observe.scans.router import router as scans_router
 from tripl.plan.event_types.router import router as event_types_router
 from tripl.plan.events.router import router as events_router
 from tripl.plan.fields.router import router as fields_router
@@ -55,6 +57,8 @@ ROUTERS: list[APIRouter] = [
     relations_router,
     events_router,
     activity_router,
+    data_sources_router,
+    scans_router,
     scan_jobs_router,
     metrics_router,
 ]

@@ -28,7 +28,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Modules whose import registers jobs; every process loads all of them.
-JOB_MODULES = ["tripl.workspace.auth.jobs", "tripl.observe.scans.jobs", "tripl.observe.scans.scheduling"]
+JOB_MODULES = [
+    "tripl.workspace.auth.jobs",
+    "tripl.observe.scans.jobs",
+    "tripl.observe.scans.scheduling",
+    "tripl.observe.scans.preview",
+]
 
 JobFn = Callable[..., Any]
 

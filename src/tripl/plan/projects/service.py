@@ -7,6 +7,7 @@ from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
 from tripl.core.errors import Conflict
+from tripl.observe.scans.models import ScanConfig, ScanJob
 from tripl.plan.branches.models import BranchKind, PlanBranch
 from tripl.plan.branches.service import create_main_branch
 from tripl.plan.event_types.models import EventType
@@ -14,7 +15,7 @@ from tripl.plan.events.models import Event, EventStatus
 from tripl.plan.photos.cleanup import release_project_photos
 from tripl.plan.photos.storage import PhotoStore
 from tripl.plan.projects.models import Project
-from tripl.plan.projects.schemas import ProjectResponse, ProjectSummary
+from tripl.plan.projects.schemas import ProjectLatestScanJob, ProjectResponse, ProjectSummary
 from tripl.plan.variables.models import Variable
 from tripl.workspace.audit import service as audit
 from tripl.workspace.users.models import User
@@ -94,9 +95,9 @@ def delete_project(db: Session, actor: User, project: Project, photo_store: Phot
 def summaries(db: Session, project_ids: list[uuid.UUID]) -> dict[uuid.UUID, ProjectSummary]:
     """Summary counts of the main plan for many projects with a fixed number of grouped queries.
 
-    Each area that owns countable rows contributes its counts here as it is built. Scans, alert
+    Each area that owns countable rows contributes its counts here as it is built. Alert
     destinations, monitoring signals and monitors do not exist yet: their counts stay 0 and the
-    latest scan job / signal None until those areas add their queries here.
+    latest signal None until those areas add their queries here.
     """
     if not project_ids:
         return {}
@@ -136,7 +137,52 @@ def summaries(db: Session, project_ids: list[uuid.UUID]) -> dict[uuid.UUID, Proj
         )
         for pid, total in rows:
             counts[pid][key] = total
-    return {pid: ProjectSummary(**values) for pid, values in counts.items()}
+    scan_rows = db.execute(
+        select(ScanConfig.project_id, func.count())
+        .where(ScanConfig.project_id.in_(project_ids))
+        .group_by(ScanConfig.project_id)
+    )
+    for pid, total in scan_rows:
+        counts[pid]["scan_count"] = total
+    latest = _latest_scan_jobs(db, project_ids)
+    return {pid: ProjectSummary(**values, latest_scan_job=latest.get(pid)) for pid, values in counts.items()}
+
+
+def _latest_scan_jobs(db: Session, project_ids: list[uuid.UUID]) -> dict[uuid.UUID, ProjectLatestScanJob]:
+    """Each project's newest scan job, with its scan's name, in one windowed query."""
+    newest_first = func.row_number().over(
+        partition_by=ScanConfig.project_id, order_by=(ScanJob.created_at.desc(), ScanJob.id.desc())
+    )
+    ranked = (
+        select(
+            ScanJob.id.label("job_id"),
+            ScanConfig.project_id,
+            ScanConfig.name,
+            newest_first.label("newest_rank"),
+        )
+        .join(ScanConfig, ScanConfig.id == ScanJob.scan_config_id)
+        .where(ScanConfig.project_id.in_(project_ids))
+        .subquery()
+    )
+    rows = db.execute(
+        select(ranked.c.project_id, ranked.c.name, ScanJob)
+        .join(ScanJob, ScanJob.id == ranked.c.job_id)
+        .where(ranked.c.newest_rank == 1)
+    )
+    return {
+        pid: ProjectLatestScanJob(
+            id=job.id,
+            scan_config_id=job.scan_config_id,
+            scan_name=name,
+            status=job.status.value,
+            started_at=job.started_at,
+            completed_at=job.completed_at,
+            result_summary=job.result_summary,
+            error_message=job.error_message,
+            created_at=job.created_at,
+        )
+        for pid, name, job in rows
+    }
 
 
 def to_response(db: Session, projects: list[Project]) -> list[ProjectResponse]:
