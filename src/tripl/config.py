@@ -59,7 +59,7 @@ class Settings(BaseSettings):
 
     # Service settings an owner may override in the UI (workspace/settings); env sets the base.
     debug: bool = False
-    scan_row_limit_default: int = Field(default=10_000, ge=1)
+    scan_row_limit_default: int = Field(default=50_000, ge=1)
     metrics_row_limit_default: int = Field(default=100_000, ge=1)
     cors_allow_origins: str = ""
     security_headers_enabled: bool = True
