@@ -73,8 +73,7 @@ def _offer_demo(context: TriplContext, url: str, *, build: bool) -> None:
         print("  --demo: there is no account yet to own the demo project; create one first")
     print(
         "  try the demo project (a generated shop warehouse, scanned for real):\n"
-        "    the 'Create demo project' button in the web UI, or\n"
-        f"    POST {url}/api/v1/projects/demo as an editor, or\n"
+        f"    POST {url}/api/v1/projects/demo as an editor or owner, or\n"
         "    tripl-server demo --email you@example.com"
     )
 
