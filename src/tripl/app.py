@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tripl.config import Settings
 from tripl.core.context import TriplContext, build_context
 from tripl.core.errors import DomainError
+from tripl.demo.router import router as demo_router
 from tripl.observe.data_sources.router import router as data_sources_router
 from tripl.observe.metrics.router import router as metrics_router
 from tripl.observe.scans.job_router import router as scan_jobs_router
@@ -47,6 +48,7 @@ ROUTERS: list[APIRouter] = [
     api_keys_router,
     audit_router,
     settings_router,
+    demo_router,
     projects_router,
     variables_router,
     photos_router,
