@@ -36,6 +36,7 @@ from tripl.observe.scans.models import (
     ScanJobKind,
     ScanJobStatus,
 )
+from tripl.observe.warehouse import buckets
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +47,6 @@ INTERVAL_LENGTH = {
     ScanInterval.d1: timedelta(days=1),
     ScanInterval.w1: timedelta(weeks=1),
 }
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# Weekly buckets start on Mondays; 1970-01-05 is the first Monday after the epoch.
-WEEK_ORIGIN = datetime(1970, 1, 5, tzinfo=UTC)
 
 FIRST_RUN_BUCKETS = 30
 FAILURES_BEFORE_BACKOFF = 3
@@ -67,10 +65,8 @@ def interval_length(interval: ScanInterval | str) -> timedelta:
 
 
 def floor_bucket(moment: datetime, interval: ScanInterval | str) -> datetime:
-    """Start of the grid bucket holding `moment` (UTC epoch grid; weeks start on Monday)."""
-    step = interval_length(interval)
-    origin = WEEK_ORIGIN if ScanInterval(interval) is ScanInterval.w1 else EPOCH
-    return origin + ((moment.astimezone(UTC) - origin) // step) * step
+    """Start of the grid bucket holding `moment` (the warehouse SQL uses the same grid)."""
+    return buckets.floor_bucket(moment, ScanInterval(interval).value)
 
 
 def ceil_bucket(moment: datetime, interval: ScanInterval | str) -> datetime:

@@ -1,0 +1,90 @@
+"""The job runner wired to the real pipelines on a DuckDB warehouse: run, schedule, apply groups."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from tests.observe.scan_job_support import clear_queue, drain_queue, load_job
+from tests.observe.scan_support import make_config, make_warehouse
+
+from tripl.core.context import TriplContext
+from tripl.core.db import utcnow
+from tripl.observe.metrics.models import MetricPoint
+from tripl.observe.scans.models import ScanInterval, ScanJobStatus
+from tripl.observe.scans.scheduling import floor_bucket, schedule_due_scans
+from tripl.plan.events.models import Event
+
+API = "/api/v1/projects/shop/scans"
+DDL = "CREATE TABLE ev (kind VARCHAR, screen VARCHAR, ts TIMESTAMP)"
+
+
+@pytest.fixture(autouse=True)
+def _clean_queue(context: TriplContext) -> None:
+    clear_queue(context)
+
+
+def recent_rows() -> list[tuple[Any, ...]]:
+    """Events in each of the last five complete hours (naive UTC timestamps, as warehouses store them)."""
+    last_complete = floor_bucket(utcnow(), ScanInterval.h1).replace(tzinfo=None)
+    rows: list[tuple[Any, ...]] = []
+    for hours_back in range(1, 6):
+        start = last_complete - timedelta(hours=hours_back)
+        rows += [("view", "home", start + timedelta(minutes=m)) for m in range(hours_back)]
+        rows.append(("click", "buy", start + timedelta(minutes=30)))
+    return rows
+
+
+def test_a_manual_run_catalogs_and_collects_then_the_schedule_has_nothing_left(
+    editor: TestClient, context: TriplContext, project: dict[str, Any]
+) -> None:
+    source = make_warehouse(context, DDL, recent_rows())
+    config = make_config(
+        context,
+        project["id"],
+        source,
+        event_type_column="kind",
+        event_name_format="{screen}",
+        time_column="ts",
+        interval=ScanInterval.h1,
+    )
+    job = editor.post(f"{API}/{config.id}/run").json()
+    assert drain_queue(context) == ["completed"], load_job(context, job["id"]).error_message
+
+    final = editor.get(f"{API}/{config.id}/jobs/{job['id']}").json()
+    summary = final["result_summary"]
+    assert summary["mode"] == "catalog" and summary["events_created"] == 2
+    with context.db.sessions() as db:
+        assert set(db.scalars(select(Event.name))) == {"home", "buy"}
+        total = db.scalar(
+            select(func.sum(MetricPoint.count)).where(
+                MetricPoint.scan_config_id == config.id, MetricPoint.scope_type == "project_total"
+            )
+        )
+    assert total == len(recent_rows())
+    assert schedule_due_scans(context) == []  # the run collected up to the last complete bucket
+
+
+def test_a_metrics_failure_in_a_scheduled_run_is_recorded(
+    context: TriplContext, project: dict[str, Any]
+) -> None:
+    source = make_warehouse(context, DDL, recent_rows())
+    config = make_config(
+        context,
+        project["id"],
+        source,
+        event_type_column="kind",
+        event_name_format="{screen}",
+        time_column="no_such_column",
+        interval=ScanInterval.h1,
+    )
+    [job_id] = schedule_due_scans(context)
+    assert drain_queue(context) == ["failed"]
+    row = load_job(context, job_id)
+    assert row.status == ScanJobStatus.failed
+    assert row.error_message and row.error_message.startswith("Scan failed: ")
+    assert "no_such_column" in row.error_message  # the warehouse says what is wrong
+    assert config.id == row.scan_config_id
