@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-
 from tests.observe.metric_support import (
     add_breakdowns,
     add_points,
@@ -17,6 +16,7 @@ from tests.observe.metric_support import (
     make_scan,
 )
 from tests.plan.factories import make_event, make_event_type
+
 from tripl.core.context import TriplContext
 from tripl.core.db import utcnow
 from tripl.observe.scans.models import ScanConfig

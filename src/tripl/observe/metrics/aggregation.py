@@ -1,0 +1,252 @@
+"""From the rows a chunk's warehouse queries return to the metric rows collection stores (pure).
+
+The warehouse already grouped the rows (per bucket and identity-column combination, or per
+bucket, scope and value), so what happens here is proportional to those groups, not to events:
+each group is named once (`Resolver` caches by its identity values), then its count lands on
+the project total, its event type and its event. Group rules can map several combinations to one
+event, so the per-scope top-N of breakdowns is re-applied after the merge.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from tripl.observe.metrics.models import MetricScopeType
+from tripl.observe.metrics.versions import OTHER_VERSION, kept_versions
+from tripl.observe.scans.naming import EventIdentity, render_value
+
+NULL_VALUE = "(null)"  # a breakdown value that was NULL in the warehouse
+OTHER_VALUE = "Other"  # label of the row folding values outside the top N
+MAX_VERSION_LENGTH = 255
+
+
+class Scope(NamedTuple):
+    scope_type: MetricScopeType
+    scope_ref: str
+    event_type_id: uuid.UUID | None
+    event_id: uuid.UUID | None
+
+
+def total_scope(scan_config_id: uuid.UUID) -> Scope:
+    return Scope(MetricScopeType.project_total, str(scan_config_id), None, None)
+
+
+def type_scope(event_type_id: uuid.UUID) -> Scope:
+    return Scope(MetricScopeType.event_type, str(event_type_id), event_type_id, None)
+
+
+def event_scope(event_id: uuid.UUID, event_type_id: uuid.UUID) -> Scope:
+    return Scope(MetricScopeType.event, str(event_id), event_type_id, event_id)
+
+
+@dataclass(frozen=True)
+class PlanIndex:
+    """The main-branch plan as collection needs it, loaded in one query per table."""
+
+    events: Mapping[tuple[uuid.UUID, str], uuid.UUID]  # (event type, source_name) -> event
+    events_by_name: Mapping[str, Sequence[tuple[uuid.UUID, uuid.UUID]]]  # source_name -> (event, type)
+    types_by_name: Mapping[str, uuid.UUID]
+    default_type_id: uuid.UUID | None  # the config's event_type_id (no event_type_column)
+    own_breakdowns: Mapping[str, frozenset[uuid.UUID]] = field(default_factory=dict)  # column -> events
+
+    def type_for(self, type_key: str | None, has_type_column: bool) -> uuid.UUID | None:
+        if not has_type_column:
+            return self.default_type_id
+        return self.types_by_name.get(type_key) if type_key is not None else None
+
+    def event_for(self, type_id: uuid.UUID | None, source_name: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+        """(event id, its type) by type and source_name; by source_name alone when it is unambiguous."""
+        if type_id is not None:
+            event_id = self.events.get((type_id, source_name))
+            if event_id is not None:
+                return event_id, type_id
+        candidates = self.events_by_name.get(source_name, ())
+        return candidates[0] if len(candidates) == 1 else None
+
+
+@dataclass(frozen=True)
+class Named:
+    """What one identity-value combination resolved to."""
+
+    source_name: str | None
+    event_type_id: uuid.UUID | None
+    event_id: uuid.UUID | None
+
+
+class Resolver:
+    def __init__(self, identity: EventIdentity, plan: PlanIndex) -> None:
+        self.identity = identity
+        self.plan = plan
+        self._cache: dict[tuple[Any, ...], Named] = {}
+
+    def name(self, values: Sequence[Any]) -> Named:
+        """`values` are the identity group columns' raw values, in `identity.group_columns` order."""
+        key = tuple(render_value(v) for v in values)
+        named = self._cache.get(key)
+        if named is None:
+            row = dict(zip(self.identity.group_columns, values, strict=True))
+            resolution = self.identity.resolve(row)
+            has_type_column = self.identity.event_type_column is not None
+            type_id = self.plan.type_for(resolution.type_key, has_type_column)
+            match = self.plan.event_for(type_id, resolution.source_name) if resolution.source_name else None
+            if match is not None:
+                named = Named(resolution.source_name, match[1], match[0])
+            else:
+                named = Named(resolution.source_name, type_id, None)
+            self._cache[key] = named
+        return named
+
+
+@dataclass
+class Unmatched:
+    event_type_id: uuid.UUID | None
+    count: int
+    first_bucket: datetime
+    last_bucket: datetime
+
+
+@dataclass
+class ChunkCounts:
+    metrics: Counter[tuple[Scope, datetime]] = field(default_factory=Counter)
+    versions: Counter[tuple[Scope, datetime, str]] = field(default_factory=Counter)
+    total: Counter[datetime] = field(default_factory=Counter)
+    matched: Counter[datetime] = field(default_factory=Counter)
+    unmatched: dict[str, Unmatched] = field(default_factory=dict)
+    last_seen: dict[uuid.UUID, datetime] = field(default_factory=dict)
+    rows_scanned: int = 0
+
+
+def count_rows(
+    rows: Iterable[tuple[datetime, Sequence[Any], Any, int]],
+    resolver: Resolver,
+    scan_config_id: uuid.UUID,
+) -> ChunkCounts:
+    """Rows are (bucket, identity values, app version or None, count) from the bucketed query."""
+    out = ChunkCounts()
+    total = total_scope(scan_config_id)
+    for bucket, values, version, count in rows:
+        named = resolver.name(values)
+        scopes = [total]
+        out.total[bucket] += count
+        out.rows_scanned += count
+        if named.event_type_id is not None:
+            scopes.append(type_scope(named.event_type_id))
+        if named.event_id is not None and named.event_type_id is not None:
+            scopes.append(event_scope(named.event_id, named.event_type_id))
+            out.matched[bucket] += count
+            newest = out.last_seen.get(named.event_id)
+            if count and (newest is None or bucket > newest):
+                out.last_seen[named.event_id] = bucket
+        elif named.source_name is not None:
+            seen = out.unmatched.get(named.source_name)
+            if seen is None:
+                out.unmatched[named.source_name] = Unmatched(named.event_type_id, count, bucket, bucket)
+            else:
+                seen.count += count
+                seen.first_bucket = min(seen.first_bucket, bucket)
+                seen.last_bucket = max(seen.last_bucket, bucket)
+        version_text = render_value(version)
+        for scope in scopes:
+            out.metrics[(scope, bucket)] += count
+            if version_text:
+                out.versions[(scope, bucket, version_text[:MAX_VERSION_LENGTH])] += count
+    return out
+
+
+def fold_versions(
+    versions: Counter[tuple[Scope, datetime, str]], keep: int
+) -> Counter[tuple[Scope, datetime, str, bool]]:
+    """Keep the `keep` newest versions seen in the chunk; sum every older one into one Other row."""
+    kept = kept_versions({version for _, _, version in versions}, keep)
+    folded: Counter[tuple[Scope, datetime, str, bool]] = Counter()
+    for (scope, bucket, version), count in versions.items():
+        if version in kept:
+            folded[(scope, bucket, version, False)] += count
+        else:
+            folded[(scope, bucket, OTHER_VERSION, True)] += count
+    return folded
+
+
+BreakdownKey = tuple[Scope, str, datetime, str, bool]  # scope, column, bucket, value, is_other
+
+
+def value_label(value: Any, is_other: bool) -> str:
+    if is_other:
+        return OTHER_VALUE
+    text = render_value(value)
+    return NULL_VALUE if text is None else text
+
+
+def count_breakdown(
+    rows: Iterable[tuple[datetime, Sequence[Any], Any, bool, int]],
+    resolver: Resolver,
+    column: str,
+    *,
+    for_types: bool,
+    for_all_events: bool,
+) -> Counter[BreakdownKey]:
+    """Rows of a top-values query scoped by the identity columns, credited to events (every matched
+    event when the column is scan-level, else only the events that asked for it) and, for
+    scan-level columns, to their event types."""
+    out: Counter[BreakdownKey] = Counter()
+    wanted = resolver.plan.own_breakdowns.get(column, frozenset())
+    for bucket, values, value, is_other, count in rows:
+        named = resolver.name(values)
+        label = value_label(value, is_other)
+        if named.event_type_id is None:
+            continue
+        if for_types:
+            out[(type_scope(named.event_type_id), column, bucket, label, is_other)] += count
+        if named.event_id is not None and (for_all_events or named.event_id in wanted):
+            out[(event_scope(named.event_id, named.event_type_id), column, bucket, label, is_other)] += count
+    return out
+
+
+def count_distribution(
+    rows: Iterable[tuple[datetime, Sequence[Any], Any, bool, int]],
+    plan: PlanIndex,
+    column: str,
+    scan_config_id: uuid.UUID,
+    *,
+    has_type_column: bool,
+    for_types: bool,
+) -> Counter[BreakdownKey]:
+    """Rows of a top-values query scoped by the event type column (or unscoped): value counts at
+    project level and, unless `for_types` is off, per event type."""
+    out: Counter[BreakdownKey] = Counter()
+    total = total_scope(scan_config_id)
+    for bucket, values, value, is_other, count in rows:
+        label = value_label(value, is_other)
+        out[(total, column, bucket, label, is_other)] += count
+        type_key = render_value(values[0]) if values else None
+        type_id = plan.type_for(type_key, has_type_column)
+        if for_types and type_id is not None:
+            out[(type_scope(type_id), column, bucket, label, is_other)] += count
+    return out
+
+
+def refold_top(counts: Counter[BreakdownKey], top_n: int | None) -> Counter[BreakdownKey]:
+    """Re-apply the top-N per (scope, column) after merging: values outside the N largest totals
+    over the chunk (ties by value) fold into the Other row."""
+    if top_n is None:
+        return counts
+    totals: dict[tuple[Scope, str], Counter[str]] = defaultdict(Counter)
+    for (scope, column, _, value, is_other), count in counts.items():
+        if not is_other:
+            totals[(scope, column)][value] += count
+    kept = {
+        key: {v for v, _ in sorted(values.items(), key=lambda item: (-item[1], item[0]))[:top_n]}
+        for key, values in totals.items()
+    }
+    out: Counter[BreakdownKey] = Counter()
+    for (scope, column, bucket, value, is_other), count in counts.items():
+        if is_other or value not in kept[(scope, column)]:
+            out[(scope, column, bucket, OTHER_VALUE, True)] += count
+        else:
+            out[(scope, column, bucket, value, False)] += count
+    return out

@@ -1,0 +1,387 @@
+"""Metric collection: a scan's [time_from, time_to) read from the warehouse into stored series.
+
+The window is cut into chunks (`replay_chunk_interval`, else the interval) on the bucket grid.
+Per chunk the warehouse does the counting: one bucketed GROUP BY over the identity columns (plus
+the app version column), and one top-values query per breakdown column and per distribution
+field. Each chunk is then written in one transaction that first deletes the chunk's stored rows
+of this scan, so collecting a window again replaces it and never doubles it. Progress is saved
+after every chunk; a cancel is honoured between chunks and keeps what was written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tripl.core.context import TriplContext
+from tripl.observe.data_sources.models import DataSource
+from tripl.observe.data_sources.service import open_for
+from tripl.observe.metrics import aggregation as agg
+from tripl.observe.metrics.storage import write_chunk
+from tripl.observe.scans.models import ScanConfig
+from tripl.observe.scans.naming import EventIdentity, IdentityError
+from tripl.observe.scans.runtime import JobControl, ScanFailed
+from tripl.observe.warehouse.base import QueryResult, Warehouse
+from tripl.observe.warehouse.buckets import as_utc, floor_bucket, iter_chunks
+from tripl.observe.warehouse.sql import (
+    BUCKET_ALIAS,
+    COUNT_ALIAS,
+    OTHER_ALIAS,
+    VALUE_ALIAS,
+    ColumnSpec,
+    InvalidQuery,
+    bucketed_counts_sql,
+    column_alias,
+    parse_base_query,
+    top_values_sql,
+)
+from tripl.plan.branches.service import main_branch
+from tripl.plan.event_types.models import EventType
+from tripl.plan.events.models import Event
+from tripl.plan.projects.models import Project
+from tripl.workspace.settings.service import effective
+
+DEFAULT_KEEP_RELEASES = 10
+# Distribution-drift fields have no configured value limit; keep their busiest values (PSI over
+# the top values plus one Other share is what drift detection compares).
+DRIFT_VALUES_LIMIT = 100
+MAX_DETAILS = 20
+
+
+@dataclass
+class Plan:
+    """Everything a run needs that lives in the metadata DB, read once at the start."""
+
+    config: ScanConfig
+    source: DataSource
+    project_id: uuid.UUID
+    index: agg.PlanIndex
+    identity: EventIdentity
+    row_limit: int
+
+
+@dataclass(frozen=True)
+class ChunkWindow:
+    time_column: str
+    interval: str
+    start: datetime
+    end: datetime
+
+
+@dataclass
+class Counters:
+    chunks: int = 0
+    metric_rows: int = 0
+    breakdown_rows: int = 0
+    version_rows: int = 0
+    query_rows_scanned: int = 0
+    unmatched_names: set[str] | None = None
+
+    def as_checkpoint(self) -> dict[str, Any]:
+        return {
+            "chunks": self.chunks,
+            "metric_rows": self.metric_rows,
+            "breakdown_rows": self.breakdown_rows,
+            "version_rows": self.version_rows,
+            "query_rows_scanned": self.query_rows_scanned,
+            "unmatched_names": sorted(self.unmatched_names or ()),
+        }
+
+    @classmethod
+    def from_checkpoint(cls, saved: dict[str, Any] | None) -> Counters:
+        saved = saved or {}
+        return cls(
+            chunks=int(saved.get("chunks", 0)),
+            metric_rows=int(saved.get("metric_rows", 0)),
+            breakdown_rows=int(saved.get("breakdown_rows", 0)),
+            version_rows=int(saved.get("version_rows", 0)),
+            query_rows_scanned=int(saved.get("query_rows_scanned", 0)),
+            unmatched_names=set(saved.get("unmatched_names") or ()),
+        )
+
+
+def collect_metrics(
+    ctx: TriplContext, config_id: uuid.UUID, control: JobControl, *, replay: bool
+) -> dict[str, Any]:
+    """Collect [control.time_from, control.time_to) of one scan config; returns the run's counters."""
+    plan = _load_plan(ctx, config_id)
+    config = plan.config
+    if not config.time_column or not config.interval:
+        raise ScanFailed("Metric collection needs both time_column and interval on the scan config")
+    if control.time_from is None or control.time_to is None:
+        raise ScanFailed("Metric collection needs a time window")
+    interval = config.interval.value
+    start = floor_bucket(control.time_from, interval)
+    end = floor_bucket(control.time_to, interval)
+    chunk_interval = (config.replay_chunk_interval or config.interval).value
+    chunks = list(iter_chunks(start, end, chunk_interval)) if start < end else []
+    saved = control.checkpoint or {}
+    resume_from = datetime.fromisoformat(saved["next_chunk_from"]) if saved.get("next_chunk_from") else None
+    counters = Counters.from_checkpoint(saved.get("counters") if resume_from else None)
+    details: list[str] = []
+    cancelled = False
+    with open_for(ctx, plan.source) as warehouse:
+        try:
+            base = parse_base_query(config.base_query, warehouse.dialect)
+        except InvalidQuery as exc:
+            raise ScanFailed(f"The scan's base query is not valid: {exc}") from None
+        for chunk_start, chunk_end in chunks:
+            if resume_from is not None and chunk_start < as_utc(resume_from):
+                continue
+            if counters.chunks and control.cancel_requested():
+                cancelled = True
+                break
+            _collect_chunk(ctx, warehouse, base, plan, chunk_start, chunk_end, counters, details)
+            counters.chunks += 1
+            control.save_checkpoint(
+                {"next_chunk_from": chunk_end.isoformat(), "counters": counters.as_checkpoint()}
+            )
+            control.progress(
+                chunks_done=counters.chunks, chunks_total=len(chunks), rows=counters.query_rows_scanned
+            )
+    if plan.index.default_type_id is None and not config.event_type_column:
+        details.append("The scan config maps rows to no event type (set event_type_id or event_type_column)")
+    result: dict[str, Any] = {
+        "mode": "replay" if replay else "collect",
+        "time_from": start.isoformat(),
+        "time_to": end.isoformat(),
+        "chunks": counters.chunks,
+        "metric_rows": counters.metric_rows,
+        "breakdown_rows": counters.breakdown_rows,
+        "version_rows": counters.version_rows,
+        "query_rows_scanned": counters.query_rows_scanned,
+        "unmatched_event_names": len(counters.unmatched_names or ()),
+        "details": details[:MAX_DETAILS],
+    }
+    if cancelled:
+        result["cancelled"] = True
+    return result
+
+
+def _load_plan(ctx: TriplContext, config_id: uuid.UUID) -> Plan:
+    with ctx.db.sessions() as db:
+        config = db.get(ScanConfig, config_id)
+        if config is None:
+            raise ScanFailed("The scan config no longer exists")
+        source = db.get(DataSource, config.data_source_id)
+        project = db.get(Project, config.project_id)
+        if source is None or project is None:
+            raise ScanFailed("The scan config's data source no longer exists")
+        index = _plan_index(db, project, config)
+        row_limit = config.metrics_row_limit or int(
+            effective(db, ctx.settings, "runtime.metrics_row_limit_default")
+        )
+        db.expunge_all()
+    try:
+        identity = EventIdentity.for_config(config)
+    except IdentityError as exc:
+        raise ScanFailed(str(exc)) from None
+    return Plan(config, source, config.project_id, index, identity, row_limit)
+
+
+def _plan_index(db: Session, project: Project, config: ScanConfig) -> agg.PlanIndex:
+    branch = main_branch(db, project)
+    events: dict[tuple[uuid.UUID, str], uuid.UUID] = {}
+    by_name: dict[str, list[tuple[uuid.UUID, uuid.UUID]]] = {}
+    own: dict[str, set[uuid.UUID]] = {}
+    for event_id, type_id, source_name, columns in db.execute(
+        select(Event.id, Event.event_type_id, Event.source_name, Event.metric_breakdown_columns).where(
+            Event.branch_id == branch.id
+        )
+    ).all():
+        events.setdefault((type_id, source_name), event_id)
+        by_name.setdefault(source_name, []).append((event_id, type_id))
+        for column in columns or []:
+            own.setdefault(column, set()).add(event_id)
+    types: dict[str, uuid.UUID] = {
+        name: type_id
+        for name, type_id in db.execute(
+            select(EventType.name, EventType.id).where(EventType.branch_id == branch.id)
+        ).all()
+    }
+    default_type = config.event_type_id if config.event_type_id in set(types.values()) else None
+    return agg.PlanIndex(
+        events=events,
+        events_by_name=by_name,
+        types_by_name=types,
+        default_type_id=default_type,
+        own_breakdowns={column: frozenset(ids) for column, ids in own.items()},
+    )
+
+
+def _identity_specs(identity: EventIdentity) -> list[ColumnSpec]:
+    specs = []
+    for key in identity.group_columns:
+        path = identity.json_path(key)
+        specs.append(ColumnSpec(path[0], tuple(path[1].split("."))) if path else ColumnSpec(key))
+    return specs
+
+
+def _run(warehouse: Warehouse, sql: str, plan: Plan, what: str) -> QueryResult:
+    result = warehouse.query(sql, max_rows=plan.row_limit + 1)
+    if len(result.rows) > plan.row_limit:
+        raise ScanFailed(
+            f"Metric collection reached metrics_row_limit ({plan.row_limit} rows) in the {what} query; "
+            "increase metrics_row_limit on the scan config, or use a shorter replay_chunk_interval"
+        )
+    return result
+
+
+def _bucket(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return as_utc(value)
+    return as_utc(datetime.fromisoformat(str(value)))
+
+
+def _collect_chunk(
+    ctx: TriplContext,
+    warehouse: Warehouse,
+    base: Any,
+    plan: Plan,
+    chunk_start: datetime,
+    chunk_end: datetime,
+    counters: Counters,
+    details: list[str],
+) -> None:
+    config = plan.config
+    assert config.time_column is not None and config.interval is not None
+    interval = config.interval.value
+    dialect = warehouse.dialect
+    specs = _identity_specs(plan.identity)
+    n = len(specs)
+    columns = list(specs)
+    if config.app_version_column:
+        columns.append(ColumnSpec(config.app_version_column))
+    window = ChunkWindow(config.time_column, interval, chunk_start, chunk_end)
+    sql = bucketed_counts_sql(
+        base,
+        dialect,
+        columns=columns,
+        time_column=window.time_column,
+        interval=window.interval,
+        time_from=window.start,
+        time_to=window.end,
+        limit=plan.row_limit + 1,
+    )
+    result = _run(warehouse, sql, plan, "event counts")
+    names = [c.name for c in result.columns]
+    at = {name: i for i, name in enumerate(names)}
+    idx = [at[column_alias(i)] for i in range(n)]
+    version_at = at[column_alias(n)] if config.app_version_column else None
+    resolver = agg.Resolver(plan.identity, plan.index)
+    rows = (
+        (
+            _bucket(r[at[BUCKET_ALIAS]]),
+            [r[i] for i in idx],
+            r[version_at] if version_at is not None else None,
+            int(r[at[COUNT_ALIAS]]),
+        )
+        for r in result.rows
+    )
+    counts = agg.count_rows(rows, resolver, config.id)
+    keep = config.app_version_keep_releases or DEFAULT_KEEP_RELEASES
+    versions = agg.fold_versions(counts.versions, keep)
+
+    breakdowns = _breakdowns(warehouse, base, plan, resolver, specs, window)
+    assert counters.unmatched_names is not None
+    write_chunk(
+        ctx,
+        config.id,
+        plan.project_id,
+        chunk_start,
+        chunk_end,
+        counts,
+        versions,
+        breakdowns,
+        counters.unmatched_names,
+    )
+
+    counters.metric_rows += len(counts.metrics)
+    counters.version_rows += len(versions)
+    counters.breakdown_rows += len(breakdowns)
+    counters.query_rows_scanned += counts.rows_scanned
+    new_names = set(counts.unmatched) - counters.unmatched_names
+    counters.unmatched_names |= set(counts.unmatched)
+    if new_names and len(details) < MAX_DETAILS:
+        sample = ", ".join(sorted(new_names)[:3])
+        details.append(f"{len(new_names)} event name(s) match no plan event (e.g. {sample})")
+
+
+def _breakdowns(
+    warehouse: Warehouse,
+    base: Any,
+    plan: Plan,
+    resolver: agg.Resolver,
+    specs: Sequence[ColumnSpec],
+    window: ChunkWindow,
+) -> dict[agg.BreakdownKey, int]:
+    """Breakdown (scan-level and event-level columns) and distribution-drift value counts."""
+    config = plan.config
+    scan_columns = list(dict.fromkeys(config.metric_breakdown_columns or []))
+    event_columns = [c for c in plan.index.own_breakdowns if c not in scan_columns]
+    top_n = config.metric_breakdown_values_limit
+    out: dict[agg.BreakdownKey, int] = {}
+    for column in [*scan_columns, *sorted(event_columns)]:
+        rows = _top_values(warehouse, base, plan, specs, column, top_n, window)
+        scan_level = column in scan_columns
+        counted = agg.count_breakdown(rows, resolver, column, for_types=scan_level, for_all_events=scan_level)
+        out.update(agg.refold_top(counted, top_n))
+    type_column = config.event_type_column
+    type_specs = [ColumnSpec(type_column)] if type_column else []
+    drift_limit = top_n or DRIFT_VALUES_LIMIT
+    for field in dict.fromkeys(config.distribution_drift_fields or []):
+        rows = _top_values(warehouse, base, plan, type_specs, field, drift_limit, window)
+        counted = agg.count_distribution(
+            rows,
+            plan.index,
+            field,
+            config.id,
+            has_type_column=bool(type_column),
+            # A scan-level breakdown column already stores its per-type value rows.
+            for_types=field not in scan_columns,
+        )
+        out.update(agg.refold_top(counted, drift_limit))
+    return out
+
+
+def _top_values(
+    warehouse: Warehouse,
+    base: Any,
+    plan: Plan,
+    scope_specs: Sequence[ColumnSpec],
+    column: str,
+    top_n: int | None,
+    window: ChunkWindow,
+) -> list[tuple[datetime, list[Any], Any, bool, int]]:
+    value_spec = ColumnSpec.parse(column, plan.identity.json_columns)
+    sql = top_values_sql(
+        base,
+        warehouse.dialect,
+        scope_columns=list(scope_specs),
+        value_column=value_spec,
+        top_n=top_n,
+        limit=plan.row_limit + 1,
+        time_column=window.time_column,
+        interval=window.interval,
+        time_from=window.start,
+        time_to=window.end,
+    )
+    result = _run(warehouse, sql, plan, f"breakdown '{column}'")
+    at = {c.name: i for i, c in enumerate(result.columns)}
+    idx = [at[column_alias(i)] for i in range(len(scope_specs))]
+    return [
+        (
+            _bucket(r[at[BUCKET_ALIAS]]),
+            [r[i] for i in idx],
+            r[at[VALUE_ALIAS]],
+            bool(r[at[OTHER_ALIAS]]),
+            int(r[at[COUNT_ALIAS]]),
+        )
+        for r in result.rows
+    ]

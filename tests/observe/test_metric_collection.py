@@ -1,0 +1,343 @@
+"""Metric collection end to end: a real DuckDB warehouse file in, stored series out."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from sqlalchemy import select
+from tests.observe.metric_support import make_scan
+from tests.plan.factories import make_event, make_event_type
+
+from tripl.core.context import TriplContext
+from tripl.observe.metrics.collection import collect_metrics
+from tripl.observe.metrics.models import (
+    AppVersionPoint,
+    BreakdownPoint,
+    CoveragePoint,
+    MetricPoint,
+    MetricScopeType,
+)
+from tripl.observe.reconciliation.models import ShadowEvent, ShadowEventStatus
+from tripl.observe.scans.models import ScanConfig, ScanInterval
+from tripl.observe.scans.runtime import ScanFailed
+from tripl.plan.event_types.models import EventType
+from tripl.plan.events.models import Event
+
+T0 = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday, midnight UTC
+H = timedelta(hours=1)
+
+# (minutes after T0, type, name, country, platform, app version); buckets are hours.
+ROWS: list[tuple[int, str, str, str | None, str, str | None]] = [
+    (1, "screen", "home", "DE", "ios", "1.10.0"),
+    (2, "screen", "home", "DE", "ios", "1.10.0"),
+    (3, "screen", "home", "DE", "android", "1.9.0"),
+    (4, "screen", "home", "US", "web", "1.2.0"),
+    (5, "screen", "home", "FR", "ios", "1.10.0"),
+    (6, "click", "buy", "US", "ios", "1.10.0"),
+    (7, "click", "buy", "US", "ios", None),
+    (8, "screen", "mystery", None, "ios", "1.9.0"),
+    (9, "zzz", "x", "DE", "ios", "1.9.0"),
+    (61, "screen", "home", "US", "ios", "1.10.0"),
+    (62, "screen", "home", "US", "ios", "1.10.0"),
+    (63, "screen", "home", "DE", "ios", "1.10.0"),
+    (64, "click", "buy", "DE", "web", "1.10.0"),
+    (65, "screen", "mystery", "DE", "ios", "1.10.0"),
+    (121, "screen", "home", "FR", "ios", "1.10.0"),
+    (122, "screen", "home", "FR", "ios", "1.10.0"),
+    (123, "screen", "home", "DE", "ios", "1.10.0"),
+    (124, "screen", "home", "DE", "ios", "1.10.0-beta"),
+    (300, "screen", "home", "DE", "ios", "1.10.0"),  # outside the collected window
+]
+
+
+def make_warehouse(ctx: TriplContext, rows: list[tuple[int, str, str, str | None, str, str | None]]) -> str:
+    folder = Path(ctx.settings.data_dir) / "warehouses"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"metrics-{uuid.uuid4().hex[:8]}.duckdb"
+    with duckdb.connect(str(folder / name)) as conn:
+        conn.execute(
+            "CREATE TABLE events (ts TIMESTAMP, type VARCHAR, name VARCHAR, country VARCHAR,"
+            " platform VARCHAR, app_version VARCHAR)"
+        )
+        conn.executemany(
+            "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
+            [((T0 + timedelta(minutes=m)).replace(tzinfo=None), *rest) for m, *rest in rows],
+        )
+    return name
+
+
+@dataclass
+class Control:
+    """The JobControl a job runner would hand over, recording what the pipeline told it."""
+
+    scan_config_id: uuid.UUID
+    time_from: datetime | None
+    time_to: datetime | None
+    saved: dict[str, Any] | None = None
+    cancel_after_chunks: int | None = None
+    job_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    reports: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def checkpoint(self) -> dict[str, Any] | None:
+        return self.saved
+
+    def progress(self, **summary: Any) -> None:
+        self.reports.append(summary)
+
+    def save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.saved = json.loads(json.dumps(checkpoint))  # what survives a JSON column
+
+    def cancel_requested(self) -> bool:
+        return self.cancel_after_chunks is not None and len(self.reports) >= self.cancel_after_chunks
+
+
+@dataclass
+class World:
+    ctx: TriplContext
+    scan: ScanConfig
+    screen: EventType
+    click: EventType
+    home: Event
+    buy: Event
+
+    def control(self, start: datetime = T0, end: datetime = T0 + 3 * H, **kw: Any) -> Control:
+        return Control(self.scan.id, start, end, **kw)
+
+    def collect(self, control: Control | None = None, replay: bool = True) -> dict[str, Any]:
+        return collect_metrics(self.ctx, self.scan.id, control or self.control(), replay=replay)
+
+    def series(self, scope: MetricScopeType, ref: object) -> dict[datetime, int]:
+        with self.ctx.db.sessions() as db:
+            rows = db.execute(
+                select(MetricPoint.bucket, MetricPoint.count).where(
+                    MetricPoint.scan_config_id == self.scan.id,
+                    MetricPoint.scope_type == scope,
+                    MetricPoint.scope_ref == str(ref),
+                )
+            ).all()
+        return {bucket: count for bucket, count in rows}
+
+    def breakdown(
+        self, scope: MetricScopeType, ref: object, column: str
+    ) -> dict[tuple[datetime, str, bool], int]:
+        with self.ctx.db.sessions() as db:
+            rows = db.execute(
+                select(
+                    BreakdownPoint.bucket, BreakdownPoint.value, BreakdownPoint.is_other, BreakdownPoint.count
+                ).where(
+                    BreakdownPoint.scan_config_id == self.scan.id,
+                    BreakdownPoint.scope_type == scope,
+                    BreakdownPoint.scope_ref == str(ref),
+                    BreakdownPoint.column == column,
+                )
+            ).all()
+        return {(b, v, o): c for b, v, o, c in rows}
+
+    def versions(self, scope: MetricScopeType, ref: object) -> dict[tuple[datetime, str, bool], int]:
+        with self.ctx.db.sessions() as db:
+            rows = db.execute(
+                select(
+                    AppVersionPoint.bucket,
+                    AppVersionPoint.version,
+                    AppVersionPoint.is_other,
+                    AppVersionPoint.count,
+                ).where(
+                    AppVersionPoint.scan_config_id == self.scan.id,
+                    AppVersionPoint.scope_type == scope,
+                    AppVersionPoint.scope_ref == str(ref),
+                )
+            ).all()
+        return {(b, v, o): c for b, v, o, c in rows}
+
+    def row_count(self) -> int:
+        with self.ctx.db.sessions() as db:
+            return sum(
+                len(db.scalars(select(model.id).where(model.scan_config_id == self.scan.id)).all())
+                for model in (MetricPoint, BreakdownPoint, AppVersionPoint, CoveragePoint)
+            )
+
+
+@pytest.fixture
+def world(context: TriplContext, project: dict[str, Any]) -> World:
+    screen, _ = make_event_type(context, project["id"], "screen")
+    click, _ = make_event_type(context, project["id"], "click")
+    home = make_event(context, screen, "screen:home", metric_breakdown_columns=["platform"])
+    buy = make_event(context, click, "click:buy")
+    scan = make_scan(
+        context,
+        project["id"],
+        database=make_warehouse(context, ROWS),
+        base_query="SELECT * FROM events",
+        event_type_column="type",
+        event_name_format="{type}:{name}",
+        metric_breakdown_columns=["country"],
+        metric_breakdown_values_limit=1,
+        distribution_drift_fields=["platform"],
+        app_version_column="app_version",
+        app_version_keep_releases=2,
+    )
+    return World(context, scan, screen, click, home, buy)
+
+
+P, T, E = MetricScopeType.project_total, MetricScopeType.event_type, MetricScopeType.event
+
+
+def test_counts_per_bucket_for_total_types_and_events(world: World) -> None:
+    result = world.collect()
+    assert result["mode"] == "replay" and result["chunks"] == 3
+    assert result["time_from"] == T0.isoformat() and result["time_to"] == (T0 + 3 * H).isoformat()
+    assert result["query_rows_scanned"] == 18 and result["unmatched_event_names"] == 2
+    assert world.series(P, world.scan.id) == {T0: 9, T0 + H: 5, T0 + 2 * H: 4}
+    assert world.series(T, world.screen.id) == {T0: 6, T0 + H: 4, T0 + 2 * H: 4}
+    assert world.series(T, world.click.id) == {T0: 2, T0 + H: 1}
+    assert world.series(E, world.home.id) == {T0: 5, T0 + H: 3, T0 + 2 * H: 4}
+    assert world.series(E, world.buy.id) == {T0: 2, T0 + H: 1}
+    # 3 total + 3 screen + 2 click + 3 home + 2 buy
+    assert result["metric_rows"] == 13
+    assert world.collect(replay=False)["mode"] == "collect"
+
+
+def test_coverage_shadows_and_last_seen(world: World) -> None:
+    world.collect()
+    with world.ctx.db.sessions() as db:
+        coverage = {c.bucket: (c.total_count, c.matched_count) for c in db.scalars(select(CoveragePoint))}
+        shadows = db.scalars(select(ShadowEvent)).all()
+        home, buy = db.get(Event, world.home.id), db.get(Event, world.buy.id)
+    assert coverage == {T0: (9, 7), T0 + H: (5, 4), T0 + 2 * H: (4, 4)}
+    # "zzz:x" has no event type in the plan, but it is a name all the same.
+    assert sorted((s.event_name, s.observed_count) for s in shadows) == [("screen:mystery", 2), ("zzz:x", 1)]
+    mystery = next(s for s in shadows if s.event_name == "screen:mystery")
+    assert mystery.event_type_id == world.screen.id and mystery.status == ShadowEventStatus.new
+    assert (mystery.first_seen_at, mystery.last_seen_at) == (T0, T0 + H)
+    assert home is not None and buy is not None
+    assert home.last_seen_at == T0 + 2 * H and buy.last_seen_at == T0 + H
+
+    # A user's decision stays; collecting an older window rewinds neither times nor last_seen_at.
+    with world.ctx.db.transaction() as db:
+        db.get(ShadowEvent, mystery.id).status = ShadowEventStatus.dismissed  # type: ignore[union-attr]
+    world.collect(world.control(T0, T0 + H))
+    with world.ctx.db.sessions() as db:
+        again = db.get(ShadowEvent, mystery.id)
+        home = db.get(Event, world.home.id)
+    assert again is not None and home is not None
+    assert again.status == ShadowEventStatus.dismissed and again.observed_count == 1
+    assert (again.first_seen_at, again.last_seen_at) == (T0, T0 + H)
+    assert home.last_seen_at == T0 + 2 * H
+
+
+def test_breakdowns_keep_the_top_value_and_fold_the_rest(world: World) -> None:
+    result = world.collect()
+    # Events: top 1 country per chunk, the rest in Other; the parts add up to the event's total.
+    home = world.breakdown(E, world.home.id, "country")
+    assert home == {
+        (T0, "DE", False): 3,
+        (T0, "Other", True): 2,
+        (T0 + H, "US", False): 2,
+        (T0 + H, "Other", True): 1,
+        (T0 + 2 * H, "DE", False): 2,  # a tie with FR: the smaller value wins
+        (T0 + 2 * H, "Other", True): 2,
+    }
+    assert world.breakdown(E, world.buy.id, "country") == {(T0, "US", False): 2, (T0 + H, "DE", False): 1}
+    # Rolled up to the type: every row of the type, the unmatched "mystery" included.
+    screen = world.breakdown(T, world.screen.id, "country")
+    per_bucket: Counter[datetime] = Counter()
+    for (bucket, _, _), count in screen.items():
+        per_bucket[bucket] += count
+    assert dict(per_bucket) == world.series(T, world.screen.id)
+    assert screen[(T0, "DE", False)] == 3 and screen[(T0, "Other", True)] == 3
+    # The event's own breakdown column: only for that event, never rolled up.
+    assert world.breakdown(E, world.home.id, "platform") == {
+        (T0, "ios", False): 3,
+        (T0, "Other", True): 2,
+        (T0 + H, "ios", False): 3,
+        (T0 + 2 * H, "ios", False): 4,
+    }
+    assert world.breakdown(E, world.buy.id, "platform") == {}
+    # Distribution-drift values at project and type level (limit = the breakdown limit, 1).
+    total = world.breakdown(P, world.scan.id, "platform")
+    assert total[(T0, "ios", False)] == 7 and total[(T0, "Other", True)] == 2
+    assert sum(total.values()) == 18
+    click = world.breakdown(T, world.click.id, "platform")
+    assert sum(click.values()) == 3
+    with world.ctx.db.sessions() as db:
+        assert result["breakdown_rows"] == len(db.scalars(select(BreakdownPoint.id)).all())
+
+
+def test_app_versions_keep_the_newest_releases(world: World) -> None:
+    result = world.collect()
+    # Per chunk the two newest versions stay: 1.2.0 folds into Other in the first hour; in the
+    # third hour 1.10.0 and its prerelease (older than the release) are the two newest.
+    assert world.versions(P, world.scan.id) == {
+        (T0, "1.10.0", False): 4,
+        (T0, "1.9.0", False): 3,
+        (T0, "Other", True): 1,
+        (T0 + H, "1.10.0", False): 5,
+        (T0 + 2 * H, "1.10.0", False): 3,
+        (T0 + 2 * H, "1.10.0-beta", False): 1,
+    }
+    assert world.versions(E, world.buy.id) == {(T0, "1.10.0", False): 1, (T0 + H, "1.10.0", False): 1}
+    assert world.versions(T, world.screen.id)[(T0, "1.9.0", False)] == 2
+    with world.ctx.db.sessions() as db:
+        assert result["version_rows"] == len(db.scalars(select(AppVersionPoint.id)).all())
+
+
+def test_collecting_again_replaces_instead_of_doubling(world: World) -> None:
+    world.collect()
+    before = (world.row_count(), world.series(P, world.scan.id), world.breakdown(E, world.home.id, "country"))
+    world.collect()
+    world.collect(world.control(T0 + H, T0 + 2 * H))
+    after = (world.row_count(), world.series(P, world.scan.id), world.breakdown(E, world.home.id, "country"))
+    assert after == before
+
+
+def test_cancel_between_chunks_keeps_what_was_written(world: World) -> None:
+    control = world.control(cancel_after_chunks=1)
+    result = world.collect(control)
+    assert result["chunks"] == 1 and result["cancelled"] is True
+    assert world.series(P, world.scan.id) == {T0: 9}
+    assert control.reports == [{"chunks_done": 1, "chunks_total": 3, "rows": 9}]
+
+
+def test_resume_from_the_checkpoint(world: World) -> None:
+    first = world.control(cancel_after_chunks=1)
+    world.collect(first)
+    assert first.saved is not None and first.saved["next_chunk_from"] == (T0 + H).isoformat()
+    # The job is picked up again (a new worker): it continues after the saved chunk, counters carried.
+    resumed = world.control(saved=first.saved)
+    result = world.collect(resumed)
+    assert result["chunks"] == 3 and result["query_rows_scanned"] == 18
+    assert world.series(P, world.scan.id) == {T0: 9, T0 + H: 5, T0 + 2 * H: 4}
+    assert [r["chunks_done"] for r in resumed.reports] == [2, 3]
+
+
+def test_row_limit_fails_the_run_without_partial_data(world: World) -> None:
+    with world.ctx.db.transaction() as db:
+        db.get(ScanConfig, world.scan.id).metrics_row_limit = 3  # type: ignore[union-attr]
+    with pytest.raises(ScanFailed, match="metrics_row_limit"):
+        world.collect()
+    assert world.row_count() == 0
+
+
+def test_chunks_follow_the_replay_chunk_interval(world: World) -> None:
+    with world.ctx.db.transaction() as db:
+        db.get(ScanConfig, world.scan.id).replay_chunk_interval = ScanInterval.d1  # type: ignore[union-attr]
+    control = world.control(T0, T0 + 3 * H)
+    result = world.collect(control)
+    assert result["chunks"] == 1 and control.reports == [{"chunks_done": 1, "chunks_total": 1, "rows": 18}]
+    assert world.series(P, world.scan.id) == {T0: 9, T0 + H: 5, T0 + 2 * H: 4}
+
+
+def test_a_config_without_time_column_cannot_collect(world: World) -> None:
+    with world.ctx.db.transaction() as db:
+        db.get(ScanConfig, world.scan.id).time_column = None  # type: ignore[union-attr]
+    with pytest.raises(ScanFailed, match="time_column"):
+        world.collect()
