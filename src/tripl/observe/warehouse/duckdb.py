@@ -128,8 +128,8 @@ class DuckDBWarehouse:
             path = resolve_database_path(self._config.database_name, self._allowed_dir)
             try:
                 conn = duckdb.connect(str(path), read_only=True, config={"enable_external_access": False})
+                # External access, once disabled, cannot be switched back on by any statement.
                 conn.execute("SET TimeZone = 'UTC'")
-                conn.execute("SET lock_configuration = true")
             except duckdb.Error as exc:
                 raise WarehouseUnreachable(f"could not open the DuckDB file: {_message(exc)}") from None
             self._conn = conn
