@@ -305,7 +305,8 @@ class BigQueryServer:
             raise BigQueryAPIError(
                 400, "invalidQuery", "This server only runs GoogleSQL (useLegacySql=false)"
             )
-        duck_sql, tables = self._transpile(job.query)
+        default_dataset = query_config.get("defaultDataset", {}).get("datasetId")
+        duck_sql, tables = self._transpile(job.query, default_dataset)
         job.bytes_billed = MIN_BYTES_BILLED_PER_TABLE * tables
         cap = query_config.get("maximumBytesBilled")
         if cap is not None and int(cap) < job.bytes_billed:
@@ -329,7 +330,7 @@ class BigQueryServer:
             except duckdb.Error as exc:
                 raise BigQueryAPIError(400, "invalidQuery", _first_line(exc)) from None
 
-    def _transpile(self, query: str) -> tuple[str, int]:
+    def _transpile(self, query: str, default_dataset: str | None = None) -> tuple[str, int]:
         try:
             statements = sqlglot.parse(query, read="bigquery")
         except sqlglot.errors.ParseError as exc:
@@ -342,6 +343,8 @@ class BigQueryServer:
         for table in list(tree.find_all(exp.Table)):
             if not table.db and table.name in ctes:
                 continue
+            if not table.db and default_dataset:
+                table.set("db", exp.to_identifier(default_dataset))
             if not table.db:
                 raise BigQueryAPIError(
                     400,
@@ -491,6 +494,7 @@ class _Handler(BaseHTTPRequestHandler):
             k: body[k]
             for k in (
                 "useLegacySql",
+                "defaultDataset",
                 "maximumBytesBilled",
                 "queryParameters",
                 "parameterMode",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -13,6 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tripl.observe.warehouse import sql as wsql
 from tripl.observe.warehouse.base import (
     ConnectionConfig,
     DBType,
@@ -25,6 +26,8 @@ from tripl.observe.warehouse.base import (
 from tripl.observe.warehouse.bigquery import DEFAULT_MAXIMUM_BYTES_BILLED, BigQueryWarehouse, logical_type
 
 from .bigquery_server import MIN_BYTES_BILLED_PER_TABLE, BigQueryServer
+from .builder_checks import CHECKS, Runner, check_ids
+from .sql_dataset import ROWS, insert_values
 
 PROJECT = "tripl-test"
 
@@ -45,6 +48,9 @@ def server() -> Iterator[BigQueryServer]:
     )
     srv.execute("CREATE SCHEMA staging")
     srv.execute("CREATE TABLE staging.big AS SELECT range AS id FROM range(23000)")
+    srv.execute("CREATE SCHEMA w1")  # the SQL builders' dataset (sql_dataset.py)
+    srv.execute("CREATE TABLE w1.events (ts TIMESTAMPTZ, name VARCHAR, country VARCHAR, props JSON)")
+    srv.execute(f"INSERT INTO w1.events VALUES {insert_values(ROWS)}")
     srv.start()
     yield srv
     srv.stop()
@@ -89,7 +95,7 @@ def test_connection_probes_with_a_capped_googlesql_job(server: BigQueryServer) -
 def test_list_tables_reads_information_schema_per_dataset(server: BigQueryServer) -> None:
     with BigQueryWarehouse(config(server)) as wh:
         tables = {t.name: t for t in wh.list_tables()}
-    assert set(tables) == {"analytics.events", "staging.big"}
+    assert set(tables) == {"analytics.events", "staging.big", "w1.events"}
     columns = {c.name: c for c in tables["analytics.events"].columns}
     assert [c.name for c in tables["analytics.events"].columns][:3] == ["ts", "event", "props"]
     assert (columns["ts"].type_name, columns["ts"].logical) == ("TIMESTAMP", LogicalType.datetime)
@@ -99,7 +105,12 @@ def test_list_tables_reads_information_schema_per_dataset(server: BigQueryServer
     assert columns["amount"].logical == LogicalType.number and columns["n"].type_name == "INT64"
     assert columns["is_test"].logical == LogicalType.boolean and columns["day"].logical == LogicalType.date
     # One datasets.list call, then one query per dataset (not one call per table).
-    assert [r.path.rsplit("/", 1)[-1] for r in server.requests] == ["datasets", "queries", "queries"]
+    assert [r.path.rsplit("/", 1)[-1] for r in server.requests] == [
+        "datasets",
+        "queries",
+        "queries",
+        "queries",
+    ]
 
 
 def test_dataset_allowlist_limits_what_is_listed(server: BigQueryServer) -> None:
@@ -300,3 +311,27 @@ def test_closed_port_is_unreachable(server: BigQueryServer) -> None:
 )
 def test_logical_type_mapping(type_name: str, logical: LogicalType) -> None:
     assert logical_type(type_name) == logical
+
+
+# --- the SQL builders (sql.py, bigquery dialect) end to end through the adapter -----------------
+
+
+@pytest.fixture(scope="module")
+def builder_runner(server: BigQueryServer) -> Iterator[Runner]:
+    with BigQueryWarehouse(config(server, default_dataset="w1")) as wh:
+        # BigQuery's JSON functions have no DuckDB transpilation, so the JSON checks stay in test_sql.py.
+        yield Runner("bigquery", lambda sql: wh.query(sql, max_rows=10_000).rows, json=False)
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=check_ids(CHECKS))
+def test_sql_builders_through_the_adapter(builder_runner: Runner, check: Callable[[Runner], None]) -> None:
+    check(builder_runner)
+
+
+def test_builder_queries_carry_the_cap_and_the_default_dataset(
+    builder_runner: Runner, server: BigQueryServer
+) -> None:
+    builder_runner.run(wsql.grouped_counts_sql(builder_runner.base, "bigquery", columns=[], limit=1))
+    [body] = query_bodies(server)
+    assert body["defaultDataset"] == {"projectId": PROJECT, "datasetId": "w1"}
+    assert body["maximumBytesBilled"] == "107374182400"

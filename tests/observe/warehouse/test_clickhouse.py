@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -22,7 +22,9 @@ from tripl.observe.warehouse.base import (
 )
 from tripl.observe.warehouse.clickhouse import ClickHouseWarehouse, logical_type, unwrap_type
 
+from .builder_checks import CHECKS, JSON_CHECKS, Runner, check_ids
 from .chdb_server import ChdbClickHouseServer
+from .sql_dataset import ROWS, insert_values
 
 PASSWORD = "s3cret-Pa55word"
 
@@ -48,6 +50,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChdbClickHouseS
     )
     srv.execute("CREATE DATABASE other")
     srv.execute("CREATE TABLE other.secret (x Int32) ENGINE = Memory")
+    srv.execute("CREATE DATABASE w1")  # the SQL builders' dataset (sql_dataset.py)
+    srv.execute(
+        "CREATE TABLE w1.events (ts DateTime('UTC'), name String, country Nullable(String),"
+        " props Nullable(String)) ENGINE = MergeTree ORDER BY ts"
+    )
+    srv.execute(f"INSERT INTO w1.events VALUES {insert_values(ROWS)}")
     srv.start()
     yield srv
     srv.stop()
@@ -268,3 +276,17 @@ def test_logical_type_mapping(type_name: str, logical: LogicalType) -> None:
 def test_nullability_looks_through_low_cardinality() -> None:
     assert unwrap_type("LowCardinality(Nullable(String))") == ("String", True)
     assert unwrap_type("Array(Nullable(String))") == ("Array(Nullable(String))", False)
+
+
+# --- the SQL builders (sql.py, clickhouse dialect) end to end through clickhouse-connect ---------
+
+
+@pytest.fixture(scope="module")
+def builder_runner(server: ChdbClickHouseServer) -> Iterator[Runner]:
+    with ClickHouseWarehouse(config(server, database_name="w1")) as wh:
+        yield Runner("clickhouse", lambda sql: wh.query(sql, max_rows=10_000).rows)
+
+
+@pytest.mark.parametrize("check", CHECKS + JSON_CHECKS, ids=check_ids(CHECKS + JSON_CHECKS))
+def test_sql_builders_through_the_adapter(builder_runner: Runner, check: Callable[[Runner], None]) -> None:
+    check(builder_runner)

@@ -204,6 +204,9 @@ class BigQueryWarehouse:
             query_parameters=query_parameters or [],
         )
         config.job_timeout_ms = self._timeout * 1000
+        default_dataset = self._config.extra_params.get("default_dataset")
+        if default_dataset:  # lets queries name tables without their dataset
+            config.default_dataset = f"{self._project}.{default_dataset}"
         return config
 
     def _call_limits(self) -> dict[str, Any]:
