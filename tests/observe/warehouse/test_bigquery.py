@@ -7,6 +7,7 @@ import socket
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from tripl.observe.warehouse.base import (
     WarehouseUnreachable,
 )
 from tripl.observe.warehouse.bigquery import DEFAULT_MAXIMUM_BYTES_BILLED, BigQueryWarehouse, logical_type
+from tripl.observe.warehouse.factory import open_warehouse
 
 from .bigquery_server import MIN_BYTES_BILLED_PER_TABLE, BigQueryServer
 from .builder_checks import CHECKS, Runner, check_ids
@@ -335,3 +337,25 @@ def test_builder_queries_carry_the_cap_and_the_default_dataset(
     [body] = query_bodies(server)
     assert body["defaultDataset"] == {"projectId": PROJECT, "datasetId": "w1"}
     assert body["maximumBytesBilled"] == "107374182400"
+
+
+def test_factory_opens_this_adapter(server: BigQueryServer, tmp_path: Path) -> None:
+    with open_warehouse(config(server), duckdb_dir=tmp_path) as wh:
+        assert isinstance(wh, BigQueryWarehouse)
+        assert wh.query("SELECT COUNT(*) FROM analytics.events", max_rows=1).rows == [(3,)]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "error"),
+    [
+        ("http://169.254.169.254/computeMetadata", WarehouseUnreachable),
+        ("http://metadata.google.internal", WarehouseUnreachable),
+        ("file:///etc/passwd", WarehouseQueryError),
+    ],
+)
+def test_api_endpoint_override_is_guarded(
+    server: BigQueryServer, endpoint: str, error: type[Exception]
+) -> None:
+    with BigQueryWarehouse(config(server, api_endpoint=endpoint)) as wh, pytest.raises(error):
+        wh.test_connection()
+    assert not server.requests

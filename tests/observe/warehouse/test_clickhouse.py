@@ -21,6 +21,7 @@ from tripl.observe.warehouse.base import (
     WarehouseUnreachable,
 )
 from tripl.observe.warehouse.clickhouse import ClickHouseWarehouse, logical_type, unwrap_type
+from tripl.observe.warehouse.factory import open_warehouse
 
 from .builder_checks import CHECKS, JSON_CHECKS, Runner, check_ids
 from .chdb_server import ChdbClickHouseServer
@@ -290,3 +291,9 @@ def builder_runner(server: ChdbClickHouseServer) -> Iterator[Runner]:
 @pytest.mark.parametrize("check", CHECKS + JSON_CHECKS, ids=check_ids(CHECKS + JSON_CHECKS))
 def test_sql_builders_through_the_adapter(builder_runner: Runner, check: Callable[[Runner], None]) -> None:
     check(builder_runner)
+
+
+def test_factory_opens_this_adapter(server: ChdbClickHouseServer, tmp_path: Path) -> None:
+    with open_warehouse(config(server), duckdb_dir=tmp_path) as wh:
+        assert isinstance(wh, ClickHouseWarehouse)
+        assert wh.query("SELECT count() FROM events", max_rows=1).rows == [(3,)]

@@ -14,7 +14,8 @@ import decimal
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import requests
 from google.api_core import exceptions as api_exceptions
@@ -31,12 +32,14 @@ from tripl.observe.warehouse.base import (
     LogicalType,
     QueryResult,
     TableInfo,
+    Warehouse,
     WarehouseAuthFailed,
     WarehouseError,
     WarehouseQueryError,
     WarehouseTimeout,
     WarehouseUnreachable,
 )
+from tripl.observe.warehouse.guard import check_host
 
 DEFAULT_MAXIMUM_BYTES_BILLED = 100 * 1024**3
 _MAX_MESSAGE = 500
@@ -220,6 +223,8 @@ class BigQueryWarehouse:
                 "BigQuery needs a project: set extra_params.project_id or the database name."
             )
         endpoint = self._config.extra_params.get("api_endpoint")
+        if endpoint:
+            _check_endpoint(str(endpoint))
         options = {"api_endpoint": str(endpoint)} if endpoint else None
         with self._errors():
             self._client = bigquery.Client(
@@ -303,9 +308,23 @@ class BigQueryWarehouse:
         return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 3] + "..."
 
 
+def _check_endpoint(endpoint: str) -> None:
+    """An API endpoint override (emulators, tests) is a URL the server will call: guard it like a host."""
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise WarehouseQueryError("extra_params.api_endpoint must be an http(s) URL.")
+    check_host(parts.hostname)
+
+
 def _loads_or_empty(raw: str) -> dict[str, Any]:
     try:
         value = json.loads(raw)
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+if TYPE_CHECKING:
+
+    def _implements_the_protocol(config: ConnectionConfig) -> Warehouse:
+        return BigQueryWarehouse(config)

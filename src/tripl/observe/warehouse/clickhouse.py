@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
@@ -25,6 +25,7 @@ from tripl.observe.warehouse.base import (
     LogicalType,
     QueryResult,
     TableInfo,
+    Warehouse,
     WarehouseAuthFailed,
     WarehouseError,
     WarehouseQueryError,
@@ -232,3 +233,9 @@ def _transport_cause(exc: BaseException) -> BaseException | None:
             return current
         current = current.__cause__ or current.__context__
     return None
+
+
+if TYPE_CHECKING:
+
+    def _implements_the_protocol(config: ConnectionConfig) -> Warehouse:
+        return ClickHouseWarehouse(config)
