@@ -159,6 +159,13 @@ def test_locking_clause_is_refused() -> None:
         parse_base_query("SELECT * FROM events FOR UPDATE", "postgres")
 
 
+def test_constructs_sqlglot_would_misrender_are_refused() -> None:
+    # sqlglot reads date_bin's string origin as a bare word; running its rendering would be wrong
+    with pytest.raises(InvalidQuery, match="cannot pass on to postgres unchanged"):
+        parse_base_query("SELECT date_bin('1 hour', ts, '2000-01-01') AS b FROM t", "postgres")
+    parse_base_query("SELECT date_bin('1 hour', ts, CAST('2000-01-01' AS timestamp)) AS b FROM t", "postgres")
+
+
 def test_duckdb_attach_is_refused() -> None:
     with pytest.raises(InvalidQuery, match="ATTACH is not allowed"):
         parse_base_query("ATTACH 'other.duckdb'", "duckdb")

@@ -121,7 +121,28 @@ def parse_base_query(sql: str, dialect: str) -> exp.Query:
         raise InvalidQuery(
             f"Only a SELECT (or WITH ... SELECT) query is allowed; found {statement.key.upper()}."
         )
+    _check_faithful(statement, dialect)
     return statement
+
+
+def _check_faithful(statement: exp.Query, dialect: str) -> None:
+    """Refuse queries sqlglot cannot re-render faithfully (the warehouse runs our rendering).
+
+    A faithful rendering is a fixpoint: parsing and rendering it again gives the same text. A
+    misread construct (e.g. a string origin in PostgreSQL's date_bin) changes on the second pass.
+    """
+    first = statement.sql(dialect)
+    try:
+        second = sqlglot.parse_one(first, read=dialect).sql(dialect)
+    except (ParseError, TokenError):
+        second = None
+    if second != first:
+        at = next((i for i, (a, b) in enumerate(zip(first, second or "", strict=False)) if a != b), 0)
+        near = first[max(0, at - 30) : at + 30]
+        raise InvalidQuery(
+            f"The query uses a construct tripl cannot pass on to {dialect} unchanged (near: {near!r}); "
+            "write it another way, e.g. with explicit casts such as CAST('2000-01-01' AS timestamp)."
+        )
 
 
 # --- column references -------------------------------------------------------------------------
@@ -309,8 +330,8 @@ def bucket_expr(time_column: str, interval: str, dialect: str) -> exp.Expression
     """Start of the `interval` bucket holding `time_column`, on exactly the grid of buckets.floor_bucket.
 
     duckdb: epoch microseconds, integer-divided, as a naive UTC TIMESTAMP; postgres: date_bin (14+),
-    same type as the column; clickhouse: DateTime('UTC'); bigquery: TIMESTAMP. Rows before the
-    grid origin (1970) are not supported.
+    same type as the column; clickhouse: DateTime('UTC'); bigquery: TIMESTAMP. Works on timestamp,
+    zoned timestamp and date columns; rows before the grid origin (1970) are not supported.
     """
     _check_dialect(dialect)
     step, offset = interval_seconds(interval), grid_offset_seconds(interval)
@@ -321,7 +342,8 @@ def bucket_expr(time_column: str, interval: str, dialect: str) -> exp.Expression
     templates = {
         "duckdb": "make_timestamp((epoch_us(__t){minus}) // {n} * {n}{plus})",
         "clickhouse": "toDateTime(intDiv(toUnixTimestamp(__t){minus}, {n}) * {n}{plus}, 'UTC')",
-        "bigquery": "TIMESTAMP_SECONDS(DIV((UNIX_SECONDS(__t){minus}), {n}) * {n}{plus})",
+        # CAST accepts TIMESTAMP, DATETIME (read as UTC) and DATE columns alike.
+        "bigquery": "TIMESTAMP_SECONDS(DIV((UNIX_SECONDS(CAST(__t AS TIMESTAMP)){minus}), {n}) * {n}{plus})",
     }
     scale = 1_000_000 if dialect == "duckdb" else 1
     shift = offset * scale
