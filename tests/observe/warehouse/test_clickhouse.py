@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -297,3 +298,26 @@ def test_factory_opens_this_adapter(server: ChdbClickHouseServer, tmp_path: Path
     with open_warehouse(config(server), duckdb_dir=tmp_path) as wh:
         assert isinstance(wh, ClickHouseWarehouse)
         assert wh.query("SELECT count() FROM events", max_rows=1).rows == [(3,)]
+
+
+class _Unavailable(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_overloaded_server_is_unreachable_not_a_query_error() -> None:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Unavailable)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    cfg = ConnectionConfig(DBType.clickhouse, "127.0.0.1", int(httpd.server_address[1]), "analytics")
+    try:
+        with ClickHouseWarehouse(cfg) as wh, pytest.raises(WarehouseUnreachable, match="unavailable"):
+            wh.test_connection()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.exceptions import ClickHouseError
+from clickhouse_connect.driver.exceptions import ClickHouseError, OperationalError
 from clickhouse_connect.driver.query import QueryResult as StreamedResult
 from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError, ReadTimeoutError
 from urllib3.exceptions import TimeoutError as UrllibTimeoutError
@@ -200,6 +200,8 @@ class ClickHouseWarehouse:
         if transport is not None:
             return WarehouseUnreachable(f"The connection to the ClickHouse server at {where} failed.")
         code = getattr(exc, "code", None)
+        if code is None and isinstance(exc, OperationalError):  # 429/503/504 after the client's retries
+            return WarehouseUnreachable(f"The ClickHouse server at {where} is unavailable right now.")
         if code in _AUTH_CODES:
             user = self._config.username or "default"
             return WarehouseAuthFailed(f"ClickHouse rejected the credentials of user '{user}'.")
