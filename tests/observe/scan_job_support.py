@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from tripl.core.context import TriplContext
 from tripl.observe.data_sources.models import DataSource
 from tripl.observe.scans import jobs
-from tripl.observe.scans.models import ScanConfig, ScanInterval, ScanJob
+from tripl.observe.scans.models import ScanConfig, ScanInterval, ScanJob, ScanJobStatus
 from tripl.observe.warehouse.base import DBType
 
 
@@ -76,12 +76,25 @@ def queued_run_ids(ctx: TriplContext) -> list[str]:
     return [str(task.kwargs["job_id"]) for task in ctx.queue.huey.pending() if task.name == "scans.run_job"]
 
 
-def drain_queue(ctx: TriplContext) -> list[Any]:
-    """Be a worker: take every queued message and run it here, in order, until the queue is empty."""
-    results = []
-    while (task := ctx.queue.huey.dequeue()) is not None:
-        results.append(task.execute())
-    return results
+def drain_queue(ctx: TriplContext) -> list[str | None]:
+    """Be a worker: run every queued message here, in order, until the queue is empty.
+
+    Returns the outcome of each scan job run (None when the runner skipped the job)."""
+    outcomes: list[str | None] = []
+    run_job = jobs.run_job
+
+    def recording(*args: Any, **kwargs: Any) -> ScanJobStatus | None:
+        status = run_job(*args, **kwargs)
+        outcomes.append(status.value if status else None)
+        return status
+
+    jobs.run_job = recording
+    try:
+        while (task := ctx.queue.huey.dequeue()) is not None:
+            task.execute()
+    finally:
+        jobs.run_job = run_job
+    return outcomes
 
 
 def load_job(ctx: TriplContext, job_id: Any) -> ScanJob:

@@ -467,9 +467,10 @@ def reap_stale_jobs(ctx: TriplContext, now: datetime | None = None) -> dict[str,
 
 
 @job("scans.run_job")
-def run_job_from_queue(ctx: TriplContext, job_id: str) -> str | None:
-    status = run_job(ctx, uuid.UUID(job_id))
-    return status.value if status else None
+def run_job_from_queue(ctx: TriplContext, job_id: str) -> None:
+    # Returns nothing: the outcome lives in the row, and a returned value would be kept in the
+    # queue's result store forever (nobody reads it).
+    run_job(ctx, uuid.UUID(job_id))
 
 
 @periodic_job("scans.reap_stale_jobs", minute="*")
