@@ -25,6 +25,7 @@ from tripl.observe.metrics.models import (
     MetricPoint,
     MetricScopeType,
 )
+from tripl.observe.metrics.versions import kept_versions, release_order_key
 from tripl.observe.reconciliation.models import ShadowEvent, ShadowEventStatus
 from tripl.observe.scans.models import ScanConfig, ScanInterval
 from tripl.observe.scans.runtime import ScanFailed
@@ -341,3 +342,10 @@ def test_a_config_without_time_column_cannot_collect(world: World) -> None:
         db.get(ScanConfig, world.scan.id).time_column = None  # type: ignore[union-attr]
     with pytest.raises(ScanFailed, match="time_column"):
         world.collect()
+
+
+def test_release_order_is_semver_like() -> None:
+    versions = ["1.10.0", "abc", "v2", "1.9.0", "1.10.0-beta", "1.10"]
+    assert sorted(versions, key=release_order_key) == ["abc", "1.9.0", "1.10.0-beta", "1.10", "1.10.0", "v2"]
+    assert kept_versions(["1.2.0", "1.10.0", "1.9.0", "1.9.0"], 2) == {"1.10.0", "1.9.0"}
+    assert kept_versions(["1.2.0"], 0) == set()

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from tripl.core.deps import DbSession
 from tripl.core.schemas import UtcDatetime
-from tripl.observe.metrics import scan_series, service
+from tripl.observe.metrics import overview, scan_series, service
 from tripl.observe.metrics.schemas import (
     AppVersionAdoptionResponse,
     AppVersionSeriesResponse,
@@ -70,7 +70,7 @@ def get_events_window_metrics(
 def get_overview_kpi_series(
     project: ProjectDep, db: DbSession, _: Viewer, days: Annotated[int, Query(ge=1, le=365)] = 14
 ) -> OverviewKpiSeriesResponse:
-    return service.kpi_series(db, project, days)
+    return overview.kpi_series(db, project, days)
 
 
 @router.get("/overview/top-events", response_model=list[TopEventResponse], summary="Get Overview Top Events")
@@ -81,7 +81,7 @@ def get_overview_top_events(
     window_hours: Annotated[int, Query(ge=1, le=720)] = 48,
     limit: Annotated[int, Query(ge=1, le=100)] = 6,
 ) -> list[TopEventResponse]:
-    return service.top_events(db, project, window_hours, limit)
+    return overview.top_events(db, project, window_hours, limit)
 
 
 @router.get("/metrics/total", response_model=EventMetricsResponse, summary="Get Project Total Metrics")

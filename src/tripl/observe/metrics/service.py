@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, func, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, select
 from sqlalchemy.orm import Session
 
 from tripl.core.db import utcnow
@@ -27,9 +27,7 @@ from tripl.observe.metrics.schemas import (
     EventMetricPoint,
     EventMetricsResponse,
     EventWindowMetricsResponse,
-    OverviewKpiSeriesResponse,
     ScopeType,
-    TopEventResponse,
 )
 from tripl.observe.scans.models import ScanConfig
 from tripl.plan.branches.service import main_branch
@@ -63,6 +61,10 @@ def _in_window(column: SQLColumnExpression[datetime], window: Window) -> list[Co
     return [column >= window.start, column < window.end]
 
 
+def project_scans(project: Project) -> Select[uuid.UUID]:
+    return select(ScanConfig.id).where(ScanConfig.project_id == project.id)
+
+
 def get_scan(db: Session, project: Project, scan_config_id: uuid.UUID) -> ScanConfig:
     scan = db.scalar(
         select(ScanConfig).where(ScanConfig.id == scan_config_id, ScanConfig.project_id == project.id)
@@ -88,12 +90,16 @@ def get_event_type(db: Session, project: Project, event_type_id: uuid.UUID) -> E
     return event_type
 
 
-def serving_scan(db: Session, scope_type: MetricScopeType, scope_ref: str) -> ScanConfig | None:
+def serving_scan(db: Session, scope_type: MetricScopeType, scope_id: uuid.UUID) -> ScanConfig | None:
     """The scan holding the scope's most recent metric rows (a scope may be fed by several scans)."""
+    # The event / event type foreign keys are indexed; scope_ref alone is not.
+    owner = MetricPoint.event_id if scope_type == MetricScopeType.event else MetricPoint.event_type_id
     return db.scalar(
         select(ScanConfig)
         .join(MetricPoint, MetricPoint.scan_config_id == ScanConfig.id)
-        .where(MetricPoint.scope_type == scope_type, MetricPoint.scope_ref == scope_ref)
+        .where(
+            owner == scope_id, MetricPoint.scope_type == scope_type, MetricPoint.scope_ref == str(scope_id)
+        )
         .order_by(MetricPoint.bucket.desc())
         .limit(1)
     )
@@ -138,7 +144,7 @@ def _scope_response(
 def event_metrics(db: Session, project: Project, event_id: uuid.UUID, window: Window) -> EventMetricsResponse:
     event = get_event(db, project, event_id)
     ref = str(event.id)
-    scan = serving_scan(db, MetricScopeType.event, ref)
+    scan = serving_scan(db, MetricScopeType.event, event.id)
     return _scope_response(
         db, scan, MetricScopeType.event, ref, window, event_id=event.id, event_type_id=event.event_type_id
     )
@@ -149,7 +155,7 @@ def event_type_metrics(
 ) -> EventMetricsResponse:
     event_type = get_event_type(db, project, event_type_id)
     ref = str(event_type.id)
-    scan = serving_scan(db, MetricScopeType.event_type, ref)
+    scan = serving_scan(db, MetricScopeType.event_type, event_type.id)
     return _scope_response(db, scan, MetricScopeType.event_type, ref, window, event_type_id=event_type.id)
 
 
@@ -176,6 +182,7 @@ def project_total_metrics(
 def events_metrics(db: Session, project: Project, f: EventFilter, window: Window) -> EventMetricsResponse:
     """One series summed over every main-branch event matching the List Events filters."""
     conds = [
+        MetricPoint.scan_config_id.in_(project_scans(project)),
         MetricPoint.scope_type == MetricScopeType.event,
         *_in_window(MetricPoint.bucket, window),
         *f.conditions(main_branch(db, project)),
@@ -255,61 +262,13 @@ def window_metrics(
     ]
 
 
-def _day_of(column: SQLColumnExpression[datetime], dialect: str) -> ColumnElement[object]:
-    # PostgreSQL would take the session time zone for date(); SQLite stores UTC already.
-    if dialect == "postgresql":
-        return func.date(func.timezone("UTC", column))
-    return func.date(column)
-
-
-def kpi_series(db: Session, project: Project, days: int) -> OverviewKpiSeriesResponse:
-    """Events created on main per UTC day for the last `days` days (today included), oldest first."""
-    today = utcnow().date()
-    first = today - timedelta(days=days - 1)
-    since = datetime(first.year, first.month, first.day, tzinfo=utcnow().tzinfo)
-    day = _day_of(Event.created_at, db.get_bind().dialect.name)
-    counts = {
-        str(key)[:10]: int(n)
-        for key, n in db.execute(
-            select(day, func.count())
-            .where(Event.branch_id == main_branch(db, project).id, Event.created_at >= since)
-            .group_by(day)
-        ).all()
-    }
-    return OverviewKpiSeriesResponse(
-        days=days,
-        active_events=[counts.get((first + timedelta(days=i)).isoformat(), 0) for i in range(days)],
-    )
-
-
-def top_events(db: Session, project: Project, window_hours: int, limit: int) -> list[TopEventResponse]:
-    """Busiest events by volume summed across scans over the last `window_hours`."""
-    total = func.sum(MetricPoint.count).label("total")
-    rows = db.execute(
-        select(Event.id, Event.name, Event.event_type_id, total)
-        .join(MetricPoint, MetricPoint.event_id == Event.id)
-        .where(
-            Event.project_id == project.id,
-            MetricPoint.scope_type == MetricScopeType.event,
-            MetricPoint.bucket >= utcnow() - timedelta(hours=window_hours),
-        )
-        .group_by(Event.id, Event.name, Event.event_type_id)
-        .order_by(total.desc(), Event.name, Event.id)
-        .limit(limit)
-    ).all()
-    return [
-        TopEventResponse(event_id=event_id, name=name, event_type_id=type_id, total_count=int(n))
-        for event_id, name, type_id, n in rows
-    ]
-
-
 def event_breakdowns(
     db: Session, project: Project, event_id: uuid.UUID, column: str | None, window: Window
 ) -> EventMetricBreakdownsResponse:
     """One event's series per value of a breakdown column (the first configured when not named)."""
     event = get_event(db, project, event_id)
     ref = str(event.id)
-    scan = serving_scan(db, MetricScopeType.event, ref)
+    scan = serving_scan(db, MetricScopeType.event, event.id)
     configured = list(scan.metric_breakdown_columns or []) if scan else []
     configured += list(event.metric_breakdown_columns or [])
     stored = (
