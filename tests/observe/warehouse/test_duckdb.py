@@ -167,6 +167,13 @@ def test_describe_does_not_read_rows(warehouse: DuckDBWarehouse) -> None:
     ]
 
 
+def test_describe_accepts_a_raw_with_query(warehouse: DuckDBWarehouse) -> None:
+    columns = warehouse.describe(
+        "WITH s AS (SELECT name FROM events) SELECT name, count(*) AS n FROM s GROUP BY 1"
+    )
+    assert [(c.name, c.logical) for c in columns] == [("name", LogicalType.string), ("n", LogicalType.number)]
+
+
 def test_query_errors_carry_the_engine_message(warehouse: DuckDBWarehouse) -> None:
     with pytest.raises(WarehouseQueryError, match=r'^query failed: Binder Error: .*"nope"'):
         warehouse.query("SELECT nope FROM events", max_rows=1)

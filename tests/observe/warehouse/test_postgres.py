@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+from tripl.observe.warehouse import postgres as postgres_adapter
 from tripl.observe.warehouse import sql as wsql
 from tripl.observe.warehouse.base import (
     ConnectionConfig,
@@ -30,6 +31,7 @@ from tripl.observe.warehouse.base import (
 from tripl.observe.warehouse.factory import open_warehouse
 from tripl.observe.warehouse.guard import HostRefused
 from tripl.observe.warehouse.postgres import PostgresWarehouse, logical_type
+from tripl.observe.warehouse.sql import ColumnSpec
 
 from .builder_checks import CHECKS, JSON_CHECKS, Runner, check_ids
 from .sql_dataset import ROWS, insert_values
@@ -222,3 +224,21 @@ def test_unknown_sslmode_is_refused(database: str) -> None:
 def test_factory_refuses_metadata_hosts_before_connecting(database: str) -> None:
     with pytest.raises(HostRefused, match="cloud metadata"):
         open_warehouse(config(database, host="169.254.169.254"), duckdb_dir=Path("."))
+
+
+def test_servers_without_date_bin_are_refused(database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the local server is 14+, so pretend the bar is higher to walk the refusal path on a real connection
+    monkeypatch.setattr(postgres_adapter, "MIN_SERVER_VERSION", 990000)
+    with (
+        pytest.raises(WarehouseError, match=r"PostgreSQL 14 or newer is required \(tripl needs date_bin\)"),
+        PostgresWarehouse(config(database)),
+    ):
+        pass
+
+
+def test_percent_signs_need_no_escaping_without_params(warehouse: PostgresWarehouse) -> None:
+    sql = wsql.grouped_counts_sql(
+        "SELECT * FROM events WHERE name LIKE 'sign%'", "postgres", columns=[ColumnSpec("name")], limit=5
+    )
+    assert warehouse.query(sql, max_rows=5).rows == [("signup", 4)]
+    assert warehouse.query("SELECT %s::int + 1", max_rows=1, params=[41]).rows == [(42,)]
