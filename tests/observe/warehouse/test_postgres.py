@@ -2,7 +2,8 @@
 
 The test database gets an `events` table (timestamptz, jsonb) in `public` and the same rows with a
 naive `timestamp` column in schema `naive` (reached through the `search_path` extra parameter).
-The local server trusts loopback connections, so a rejected login is produced with an unknown role.
+The shared local server trusts loopback connections, so password rejection and TLS are tested on a
+private cluster started from the installed PostgreSQL binaries (`pg_cluster.py`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ from tripl.observe.warehouse.postgres import PostgresWarehouse, logical_type
 from tripl.observe.warehouse.sql import ColumnSpec
 
 from .builder_checks import CHECKS, JSON_CHECKS, Runner, check_ids
+from .pg_cluster import PASSWORD as CLUSTER_PASSWORD
+from .pg_cluster import USER as CLUSTER_USER
+from .pg_cluster import Cluster, running_cluster
 from .sql_dataset import ROWS, insert_values
 
 SECRET = "pw-Zq81-secret"
@@ -242,3 +246,65 @@ def test_percent_signs_need_no_escaping_without_params(warehouse: PostgresWareho
     )
     assert warehouse.query(sql, max_rows=5).rows == [("signup", 4)]
     assert warehouse.query("SELECT %s::int + 1", max_rows=1, params=[41]).rows == [(42,)]
+
+
+# --- a private cluster with SCRAM passwords and TLS ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    with running_cluster() as started:
+        if started is None:
+            pytest.skip("PostgreSQL server binaries are not available to start a private cluster")
+        yield started
+
+
+def cluster_config(cluster: Cluster, **overrides: Any) -> ConnectionConfig:
+    values: dict[str, Any] = {"port": cluster.port, "username": CLUSTER_USER, "password": CLUSTER_PASSWORD}
+    values.update(overrides)
+    return config("postgres", **values)
+
+
+def test_wrong_password_is_rejected_without_echoing_it(cluster: Cluster) -> None:
+    with (
+        pytest.raises(WarehouseAuthFailed) as caught,
+        PostgresWarehouse(cluster_config(cluster, password=SECRET)),
+    ):
+        pass
+    assert str(caught.value) == f"authentication was rejected for user 'owner' at 127.0.0.1:{cluster.port}"
+    assert SECRET not in repr(caught.value)
+    with PostgresWarehouse(cluster_config(cluster)) as wh:
+        assert wh.test_connection().startswith("PostgreSQL ")
+
+
+def test_tls_is_used_when_required(cluster: Cluster) -> None:
+    with PostgresWarehouse(cluster_config(cluster, extra_params={"sslmode": "require"})) as wh:
+        rows = wh.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", max_rows=1).rows
+    assert rows == [(True,)]
+
+
+def test_server_certificate_is_verified_against_the_given_ca(cluster: Cluster) -> None:
+    trusted = {"sslmode": "verify-full", "sslrootcert": cluster.ca_pem}
+    with PostgresWarehouse(cluster_config(cluster, extra_params=trusted)) as wh:
+        assert wh.query("SELECT 1", max_rows=1).rows == [(1,)]
+    untrusted = {"sslmode": "verify-full", "sslrootcert": cluster.other_ca_pem}
+    with (
+        pytest.raises(
+            WarehouseUnreachable, match=rf"could not reach 127\.0\.0\.1:{cluster.port}: .*certificate"
+        ),
+        PostgresWarehouse(cluster_config(cluster, extra_params=untrusted)),
+    ):
+        pass
+
+
+def test_certificate_parameters_are_checked(cluster: Cluster) -> None:
+    with (
+        pytest.raises(WarehouseError, match="PEM text of the CA certificate"),
+        PostgresWarehouse(cluster_config(cluster, extra_params={"sslrootcert": "/etc/ssl/certs/ca.pem"})),
+    ):
+        pass
+    with (
+        pytest.raises(WarehouseError, match="verify-ca needs sslrootcert"),
+        PostgresWarehouse(cluster_config(cluster, extra_params={"sslmode": "verify-ca"})),
+    ):
+        pass

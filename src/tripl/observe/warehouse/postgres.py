@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -28,6 +30,7 @@ MAX_CONNECT_TIMEOUT_SECONDS = 30  # a black-holed host must not hold a connectio
 MAX_MESSAGE_LENGTH = 1000
 SSL_MODES = frozenset({"disable", "allow", "prefer", "require", "verify-ca", "verify-full"})
 _AUTH_STATES = frozenset({"28000", "28P01"})
+_PEM_CERT = "-----BEGIN CERTIFICATE-----"
 _NUMERIC_PREFIXES = (
     "smallint",
     "integer",
@@ -68,8 +71,9 @@ def logical_type(type_name: str) -> LogicalType:
 class PostgresWarehouse:
     """One psycopg connection; each call runs in its own READ ONLY transaction with a statement timeout.
 
-    extra_params: `sslmode` (libpq modes), `search_path` (set for the session),
-    `application_name` (default "tripl").
+    extra_params: `sslmode` (libpq modes), `sslrootcert` (the CA certificate's PEM text; without it
+    verify-full trusts the system CAs), `search_path` (set for the session), `application_name`
+    (default "tripl"). Client certificates are not supported.
     """
 
     db_type = DBType.postgres
@@ -148,10 +152,24 @@ class PostgresWarehouse:
                     f"Unknown sslmode {sslmode!r}; use one of {', '.join(sorted(SSL_MODES))}."
                 )
             kwargs["sslmode"] = sslmode
-        try:
-            conn = psycopg.connect(**kwargs)
-        except psycopg.Error as exc:
-            raise self._connect_error(exc) from None
+        root_cert = extra.get("sslrootcert")
+        if root_cert is not None and (not isinstance(root_cert, str) or _PEM_CERT not in root_cert):
+            raise WarehouseError(
+                "sslrootcert must be the PEM text of the CA certificate (-----BEGIN CERTIFICATE-----)."
+            )
+        if not root_cert and sslmode == "verify-ca":
+            raise WarehouseError("sslmode verify-ca needs sslrootcert: the PEM text of the CA certificate.")
+        if not root_cert and sslmode == "verify-full":
+            kwargs["sslrootcert"] = "system"  # the machine's trusted CAs, as for public managed services
+        with tempfile.TemporaryDirectory(prefix="tripl-pg-") as tmp:
+            if root_cert:
+                # libpq reads certificates from files, and only while connecting.
+                kwargs["sslrootcert"] = str(Path(tmp) / "root.crt")
+                Path(kwargs["sslrootcert"]).write_text(root_cert)
+            try:
+                conn = psycopg.connect(**kwargs)
+            except psycopg.Error as exc:
+                raise self._connect_error(exc) from None
         try:
             if conn.info.server_version < MIN_SERVER_VERSION:
                 version = conn.info.server_version
