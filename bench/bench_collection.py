@@ -46,7 +46,9 @@ from tripl.workspace.users.models import User, UserRole
 
 EVENTS = 30
 EVENT_TYPES = ("screen_view", "click", "purchase", "signup", "error", "app")
-BASE_QUERY = "SELECT event_time, event_name, event_type, platform, app_version FROM events"
+# The identity column is aliased: a format key literally named `event_name` is currently dropped
+# from the grouped columns by scans/naming.py (it doubles as the group rules' pseudo-field).
+BASE_QUERY = "SELECT event_time, event_name AS event, event_type, platform, app_version FROM events"
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 # Event popularity is skewed (event_00 is the most frequent); types cycle over events; the other
@@ -54,7 +56,7 @@ PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DUCKDB_BUILD = """
 CREATE TABLE events AS
 SELECT
-    TIMESTAMP '{start}' + to_microseconds(CAST(i * {span_us} // {n} AS BIGINT)) AS event_time,
+    make_timestamp({start_us} + CAST(CAST(i AS HUGEINT) * {span_us} // {n} AS BIGINT)) AS event_time,
     'event_' || lpad(CAST(e AS VARCHAR), 2, '0') AS event_name,
     list_extract({types}, 1 + e % 6) AS event_type,
     list_extract(['ios', 'android', 'web'], 1 + CAST(h // 1000 % 3 AS INTEGER)) AS platform,
@@ -115,7 +117,7 @@ def build_duckdb(path: Path, rows: int, start: datetime, end: datetime) -> float
     with duckdb.connect(str(path)) as con:
         con.execute(
             DUCKDB_BUILD.format(
-                start=start.replace(tzinfo=None).isoformat(sep=" "),
+                start_us=int(start.timestamp()) * 1_000_000,
                 span_us=int((end - start).total_seconds() * 1_000_000),
                 n=rows,
                 events=EVENTS,
@@ -191,7 +193,7 @@ def make_scan(ctx: TriplContext, source: dict[str, Any], *, breakdowns: bool, la
             base_query=BASE_QUERY,
             event_type_column="event_type",
             time_column="event_time",
-            event_name_format="{event_name}",
+            event_name_format="{event}",
             interval=ScanInterval.h1,
             replay_chunk_interval=ScanInterval.w1,
             metrics_row_limit=5_000_000,
@@ -235,8 +237,10 @@ def job_outcome(ctx: TriplContext, job_id: uuid.UUID) -> tuple[str, str | None, 
 def in_worker(*args: str) -> dict[str, Any]:
     """Run this script in a fresh process for one measurement; it prints one JSON line."""
     out = subprocess.run(
-        [sys.executable, __file__, *args], check=True, capture_output=True, text=True, env=os.environ.copy()
+        [sys.executable, __file__, *args], check=False, capture_output=True, text=True, env=os.environ.copy()
     )
+    if out.returncode != 0:
+        raise SystemExit(f"worker {args[0]} failed:\n{out.stderr[-3000:]}")
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
