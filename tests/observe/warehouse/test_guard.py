@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
 
+from tripl.observe.warehouse import factory
 from tripl.observe.warehouse.base import ConnectionConfig, DBType, WarehouseUnreachable
 from tripl.observe.warehouse.factory import open_warehouse
 from tripl.observe.warehouse.guard import HostRefused, check_host
@@ -61,3 +63,27 @@ def test_factory_checks_network_hosts(db_type: DBType) -> None:
     config = ConnectionConfig(db_type=db_type, host="metadata.google.internal", port=80, database_name="x")
     with pytest.raises(HostRefused):
         open_warehouse(config, duckdb_dir=Path("."))
+
+
+@pytest.mark.parametrize(
+    ("db_type", "adapter"),
+    [
+        (DBType.duckdb, "DuckDBWarehouse"),
+        (DBType.postgres, "PostgresWarehouse"),
+        (DBType.clickhouse, "ClickHouseWarehouse"),
+    ],
+)
+def test_factory_dispatches_on_db_type(db_type: DBType, adapter: str) -> None:
+    config = ConnectionConfig(db_type=db_type, host="127.0.0.1", port=8123, database_name="x")
+    warehouse = open_warehouse(config, duckdb_dir=Path("."))  # nothing is opened before `with`
+    assert type(warehouse).__name__ == adapter
+    assert warehouse.db_type == db_type
+
+
+def test_lazy_adapters_name_real_classes() -> None:
+    # resolved without importing: google-cloud-bigquery alone takes seconds to import
+    for dotted in factory._LAZY_ADAPTERS.values():
+        module, _, name = dotted.rpartition(".")
+        spec = importlib.util.find_spec(module)
+        assert spec is not None and spec.origin is not None
+        assert f"class {name}:" in Path(spec.origin).read_text()

@@ -8,6 +8,7 @@ private cluster started from the installed PostgreSQL binaries (`pg_cluster.py`)
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -308,3 +309,17 @@ def test_certificate_parameters_are_checked(cluster: Cluster) -> None:
         PostgresWarehouse(cluster_config(cluster, extra_params={"sslmode": "verify-ca"})),
     ):
         pass
+
+
+def test_a_server_that_never_answers_times_out() -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # accepts the TCP connection, never speaks PostgreSQL
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        with (
+            pytest.raises(WarehouseTimeout, match=rf"^127\.0\.0\.1:{port} did not respond in time$"),
+            PostgresWarehouse(config("postgres", port=port, timeout_seconds=1, password=SECRET)),
+        ):
+            pass
+    assert time.monotonic() - started < 10
