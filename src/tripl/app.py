@@ -32,6 +32,7 @@ from tripl.plan.photos.router import router as photos_router
 from tripl.plan.projects.router import router as projects_router
 from tripl.plan.relations.router import router as relations_router
 from tripl.plan.variables.router import router as variables_router
+from tripl.web_static import mount_web
 from tripl.workspace.activity.router import router as activity_router
 from tripl.workspace.api_keys.router import router as api_keys_router
 from tripl.workspace.audit.router import router as audit_router
@@ -170,4 +171,5 @@ def create_app(settings: Settings | None = None, *, context: TriplContext | None
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    mount_web(app)  # last: its catch-all must not shadow any route above
     return app
