@@ -133,6 +133,13 @@ def test_secret_extra_params_change_only_when_named(owner: TestClient, context: 
 
     assert owner.patch(url, json={"extra_params": None}).json()["extra_params"] is None
 
+    # A secret value may be an object; a secret key nested inside a plain one is refused, not shown.
+    as_object = owner.patch(url, json={"extra_params": {"service_account_json": {"private_key": "k"}}})
+    assert as_object.json()["secret_params_set"] == ["service_account_json"]
+    nested = owner.patch(url, json={"extra_params": {"auth": {"password": "p"}}})
+    assert nested.status_code == 422 and nested.json()["detail"][0]["loc"] == ["body", "extra_params"]
+    assert owner.get(url).json()["extra_params"] == {}
+
 
 def test_names_are_unique(owner: TestClient) -> None:
     create_source(owner, name="Main")

@@ -62,10 +62,28 @@ def is_secret_param(key: str) -> bool:
     return any(marker in lowered for marker in _SECRET_KEY_MARKERS)
 
 
+def _nested_secret_keys(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        found = [str(k) for k in value if is_secret_param(str(k))]
+        return found + [key for v in value.values() for key in _nested_secret_keys(v)]
+    if isinstance(value, list):
+        return [key for v in value for key in _nested_secret_keys(v)]
+    return []
+
+
 def split_extra_params(params: dict[str, Any] | None) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-    """(plain params, secret params) of a request's extra_params."""
+    """(plain params, secret params) of a request's extra_params.
+
+    Only top-level keys are moved into the encrypted store, so a secret-looking key deeper down
+    is refused rather than stored in the clear (and shown to every reader)."""
     if params is None:
         return None, {}
+    nested = [key for k, v in params.items() if not is_secret_param(k) for key in _nested_secret_keys(v)]
+    if nested:
+        raise Unprocessable(
+            f"Secret parameters must be top-level keys of extra_params (found nested: {', '.join(nested)})",
+            field="extra_params",
+        )
     plain = {k: v for k, v in params.items() if not is_secret_param(k)}
     secret = {k: v for k, v in params.items() if is_secret_param(k)}
     return plain, secret

@@ -8,7 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from tripl.core.schemas import refuse_null
 from tripl.observe.scans import validation
-from tripl.observe.scans.models import ScanInterval, ScanJobStatus
+from tripl.observe.scans.models import ScanInterval
 from tripl.plan.fields.rules import Text
 
 INT32_MAX = 2_147_483_647
@@ -151,11 +151,15 @@ class ScanConfigPreviewRequest(BaseModel):
     include_json_paths: bool = False
 
 
+# Preview jobs cannot be cancelled: their status is the contract's four values.
+PreviewJobStatus = Literal["pending", "running", "completed", "failed"]
+
+
 class ScanPreviewJobResponse(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    status: ScanJobStatus
+    status: PreviewJobStatus
     started_at: datetime | None
     completed_at: datetime | None
     result_summary: dict[str, Any] | None = Field(

@@ -192,7 +192,18 @@ def delete_config(db: Session, actor: User, project: Project, config: ScanConfig
 
 
 def preview_to_response(job: ScanPreviewJob) -> ScanPreviewJobResponse:
-    return ScanPreviewJobResponse.model_validate(job)
+    return ScanPreviewJobResponse.model_validate(
+        {
+            "id": job.id,
+            "status": job.status.value,
+            "started_at": job.started_at,
+            "completed_at": job.completed_at,
+            "result_summary": job.result_summary,
+            "error_message": job.error_message,
+            "created_at": job.created_at,
+            "updated_at": job.updated_at,
+        }
+    )
 
 
 def create_preview_job(
