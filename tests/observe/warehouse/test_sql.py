@@ -166,6 +166,25 @@ def test_constructs_sqlglot_would_misrender_are_refused() -> None:
     parse_base_query("SELECT date_bin('1 hour', ts, CAST('2000-01-01' AS timestamp)) AS b FROM t", "postgres")
 
 
+@pytest.mark.parametrize(
+    ("dialect", "sql", "function"),
+    [
+        ("postgres", "SELECT dblink_exec('host=x', 'DROP TABLE t')", "dblink_exec"),
+        ("postgres", "SELECT * FROM events WHERE set_config('a.b', 'c', false) IS NOT NULL", "set_config"),
+        ("postgres", "SELECT pg_read_file('/etc/passwd')", "pg_read_file"),
+        ("clickhouse", "SELECT * FROM url('http://169.254.169.254/', CSV, 'a String')", "url"),
+        ("clickhouse", "SELECT * FROM remote('other:9000', db.t)", "remote"),
+        ("clickhouse", "WITH x AS (SELECT * FROM file('a.csv')) SELECT * FROM x", "file"),
+        ("duckdb", "SELECT * FROM read_csv('/etc/passwd')", "read_csv"),
+        ("duckdb", "SELECT * FROM read_parquet('s3://bucket/x.parquet')", "read_parquet"),
+        ("bigquery", "SELECT * FROM EXTERNAL_QUERY('conn', 'SELECT 1')", "external_query"),
+    ],
+)
+def test_functions_reaching_outside_are_refused(dialect: str, sql: str, function: str) -> None:
+    with pytest.raises(InvalidQuery, match=rf"the function {function}\(\) is not allowed"):
+        parse_base_query(sql, dialect)
+
+
 def test_duckdb_attach_is_refused() -> None:
     with pytest.raises(InvalidQuery, match="ATTACH is not allowed"):
         parse_base_query("ATTACH 'other.duckdb'", "duckdb")

@@ -84,6 +84,40 @@ _FORBIDDEN: dict[type[exp.Expression], str] = {
 }
 
 
+def _names(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Functions that reach outside the warehouse or change server state, refused in base queries (the
+# warehouse credentials stay the real bound; this keeps the obvious ones out with a clear message).
+_FORBIDDEN_FUNCTIONS: dict[str, frozenset[str]] = {
+    "postgres": _names(
+        """dblink dblink_exec dblink_connect dblink_connect_u dblink_send_query pg_terminate_backend
+        pg_cancel_backend pg_reload_conf pg_rotate_logfile pg_read_file pg_read_binary_file pg_ls_dir
+        pg_stat_file lo_import lo_export set_config pg_advisory_lock pg_advisory_xact_lock pg_promote
+        pg_switch_wal"""
+    ),
+    "clickhouse": _names(
+        """url urlcluster file filecluster s3 s3cluster gcs azureblobstorage hdfs remote remotesecure
+        cluster clusterallreplicas mysql postgresql sqlite mongodb redis jdbc odbc executable input
+        iceberg deltalake"""
+    ),
+    "duckdb": _names(
+        """read_csv read_csv_auto read_parquet parquet_scan read_json read_json_auto read_json_objects
+        read_ndjson read_text read_blob glob sniff_csv"""
+    ),
+    "bigquery": frozenset({"external_query"}),
+}
+
+
+def _function_name(node: object) -> str | None:
+    if isinstance(node, exp.Anonymous):
+        return str(node.name).lower()
+    if isinstance(node, exp.Func):
+        return node.sql_name().lower()
+    return None
+
+
 def _check_dialect(dialect: str) -> None:
     if dialect not in DIALECTS:
         raise ValueError(f"Unknown SQL dialect {dialect!r}")
@@ -117,6 +151,11 @@ def parse_base_query(sql: str, dialect: str) -> exp.Query:
                 raise InvalidQuery(f"The query must be read-only: {word} is not allowed.")
         if isinstance(node, exp.Select) and node.args.get("into") is not None:
             raise InvalidQuery("The query must be read-only: SELECT INTO is not allowed.")
+        function = _function_name(node)
+        if function is not None and function in _FORBIDDEN_FUNCTIONS[dialect]:
+            raise InvalidQuery(
+                f"The query must read only this warehouse's data: the function {function}() is not allowed."
+            )
     if not isinstance(statement, exp.Query):
         raise InvalidQuery(
             f"Only a SELECT (or WITH ... SELECT) query is allowed; found {statement.key.upper()}."
