@@ -4,6 +4,7 @@ import datetime as dt
 import decimal
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,8 +14,9 @@ from tests.conftest import UserClientFactory
 from tests.observe.observe_support import create_source, duckdb_source, make_duckdb, make_pg_warehouse
 
 from tripl.core.context import TriplContext
-from tripl.observe.scans.models import ScanPreviewJob
-from tripl.observe.scans.preview import discover_json_paths, json_safe
+from tripl.core.db import utcnow
+from tripl.observe.scans.models import ScanJobStatus, ScanPreviewJob
+from tripl.observe.scans.preview import STALE_MESSAGE, discover_json_paths, json_safe, sweep
 
 PREVIEW = "/api/v1/projects/shop/scans/preview"
 JOBS = "/api/v1/projects/shop/scans/preview-jobs"
@@ -199,6 +201,40 @@ def test_previews_are_owner_only_and_fenced_by_project(
     owner.post("/api/v1/projects", json={"name": "Other", "slug": "other"})
     assert owner.get(f"/api/v1/projects/other/scans/preview-jobs/{job['id']}").status_code == 404
     assert owner.get(f"{JOBS}/{uuid.uuid4()}").status_code == 404
+
+
+def test_a_queue_refusing_the_message_fails_the_job_visibly(
+    owner: TestClient, warehouse: dict[str, Any], context: TriplContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(name: str, **kwargs: Any) -> None:
+        raise ConnectionError("queue down")
+
+    monkeypatch.setattr(context.queue, "enqueue", refuse)
+    job = start(owner, warehouse)
+    assert job["status"] == "failed" and "could not be queued" in job["error_message"]
+    assert owner.get(f"{JOBS}/{job['id']}").json()["status"] == "failed"
+
+
+def test_sweep_fails_lost_previews_and_forgets_old_ones(
+    owner: TestClient, warehouse: dict[str, Any], context: TriplContext
+) -> None:
+    lost, done, fresh = (start(owner, warehouse) for _ in range(3))
+    context.queue.huey.storage.flush_queue()  # the worker never sees them
+    now = utcnow()
+    with context.db.transaction() as db:
+        for job, age, status in (
+            (lost, timedelta(hours=1), ScanJobStatus.running),
+            (done, timedelta(days=8), ScanJobStatus.completed),
+            (fresh, timedelta(minutes=1), ScanJobStatus.pending),
+        ):
+            row = db.get(ScanPreviewJob, uuid.UUID(job["id"]))
+            assert row is not None
+            row.created_at, row.status = now - age, status
+    assert sweep(context, now) == (1, 1)
+    swept = owner.get(f"{JOBS}/{lost['id']}").json()
+    assert (swept["status"], swept["error_message"]) == ("failed", STALE_MESSAGE)
+    assert owner.get(f"{JOBS}/{done['id']}").status_code == 404
+    assert owner.get(f"{JOBS}/{fresh['id']}").json()["status"] == "pending"
 
 
 # ---------------------------------------------------------------------------------------------

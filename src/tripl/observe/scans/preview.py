@@ -17,12 +17,14 @@ import logging
 import math
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+
+from sqlalchemy import delete, update
 
 from tripl.core.context import TriplContext
 from tripl.core.db import utcnow
-from tripl.core.jobs import job
+from tripl.core.jobs import job, periodic_job
 from tripl.observe.data_sources import service as data_sources
 from tripl.observe.data_sources.models import DataSource
 from tripl.observe.scans.models import ACTIVE_JOB_STATUSES, ScanJobStatus, ScanPreviewJob
@@ -35,6 +37,10 @@ MAX_JSON_PATHS = 1000
 MAX_SAMPLES_PER_PATH = 3
 MAX_SAMPLE_TEXT = 200
 MAX_LOOKBACK_HOURS = 24 * 366 * 100  # beyond this a lookback means "everything"
+# A preview still pending/running after this lost its queue message or its worker.
+STALE_AFTER = timedelta(minutes=30)
+KEEP_FOR = timedelta(days=7)
+STALE_MESSAGE = "Preview did not finish (the worker stopped or the queue lost it); run the preview again"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,3 +225,32 @@ def run_preview(ctx: TriplContext, *, job_id: str) -> str | None:
         return ScanJobStatus.failed.value
     _finish(ctx, key, status=ScanJobStatus.completed, result_summary=summary, error_message=None)
     return ScanJobStatus.completed.value
+
+
+def sweep(ctx: TriplContext, now: datetime | None = None) -> tuple[int, int]:
+    """Fail previews that can no longer finish and delete old ones: (failed, deleted)."""
+    now = now or utcnow()
+    with ctx.db.transaction() as db:
+        failed = _rowcount(
+            db.execute(
+                update(ScanPreviewJob)
+                .where(
+                    ScanPreviewJob.status.in_(ACTIVE_JOB_STATUSES),
+                    ScanPreviewJob.created_at < now - STALE_AFTER,
+                )
+                .values(status=ScanJobStatus.failed, error_message=STALE_MESSAGE, completed_at=now)
+            )
+        )
+        deleted = _rowcount(
+            db.execute(delete(ScanPreviewJob).where(ScanPreviewJob.created_at < now - KEEP_FOR))
+        )
+    return failed, deleted
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+@periodic_job("scans.preview_sweep", minute="*/10")
+def sweep_previews(ctx: TriplContext) -> tuple[int, int]:
+    return sweep(ctx)
