@@ -46,9 +46,7 @@ from tripl.workspace.users.models import User, UserRole
 
 EVENTS = 30
 EVENT_TYPES = ("screen_view", "click", "purchase", "signup", "error", "app")
-# The identity column is aliased: a format key literally named `event_name` is currently dropped
-# from the grouped columns by scans/naming.py (it doubles as the group rules' pseudo-field).
-BASE_QUERY = "SELECT event_time, event_name AS event, event_type, platform, app_version FROM events"
+BASE_QUERY = "SELECT event_time, event_name, event_type, platform, app_version FROM events"
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 # Event popularity is skewed (event_00 is the most frequent); types cycle over events; the other
@@ -193,7 +191,7 @@ def make_scan(ctx: TriplContext, source: dict[str, Any], *, breakdowns: bool, la
             base_query=BASE_QUERY,
             event_type_column="event_type",
             time_column="event_time",
-            event_name_format="{event}",
+            event_name_format="{event_name}",
             interval=ScanInterval.h1,
             replay_chunk_interval=ScanInterval.w1,
             metrics_row_limit=5_000_000,

@@ -198,7 +198,6 @@ def _description(summary: DemoSummary) -> str:
 def _seed_plan(db: Session, actor: User, project: Project) -> None:
     branch = main_branch(db, project)
     type_ids: dict[str, uuid.UUID] = {}
-    field_ids: dict[tuple[str, str], uuid.UUID] = {}
     for planned in TYPES:
         body = EventTypeCreate(
             name=planned.name,
@@ -207,10 +206,16 @@ def _seed_plan(db: Session, actor: User, project: Project) -> None:
             color=planned.color,
             field_definitions=_fields(planned),
         )
-        event_type = create_event_type(db, actor, project, branch, body)
-        type_ids[planned.name] = event_type.id
-        for spec in body.field_definitions:
-            field_ids[(planned.name, spec.name)] = _field_id(db, event_type.id, spec.name)
+        type_ids[planned.name] = create_event_type(db, actor, project, branch, body).id
+    type_names = {type_id: name for name, type_id in type_ids.items()}
+    field_ids = {
+        (type_names[type_id], name): field_id
+        for type_id, name, field_id in db.execute(
+            select(FieldDefinition.event_type_id, FieldDefinition.name, FieldDefinition.id).where(
+                FieldDefinition.event_type_id.in_(type_names)
+            )
+        ).all()
+    }
     meta_ids = {meta.name: create_meta_field(db, actor, project, branch, meta).id for meta in META_FIELDS}
 
     bodies = []
@@ -245,16 +250,6 @@ def _seed_plan(db: Session, actor: User, project: Project) -> None:
             )
         )
     create_events(db, actor, project, branch, bodies, bulk=True)
-
-
-def _field_id(db: Session, event_type_id: uuid.UUID, name: str) -> uuid.UUID:
-    field_id = db.scalar(
-        select(FieldDefinition.id).where(
-            FieldDefinition.event_type_id == event_type_id, FieldDefinition.name == name
-        )
-    )
-    assert field_id is not None
-    return field_id
 
 
 def _create_scan(db: Session, ctx: TriplContext, actor: User, project: Project) -> ScanConfig:
