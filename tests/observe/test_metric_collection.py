@@ -349,3 +349,21 @@ def test_release_order_is_semver_like() -> None:
     assert sorted(versions, key=release_order_key) == ["abc", "1.9.0", "1.10.0-beta", "1.10", "1.10.0", "v2"]
     assert kept_versions(["1.2.0", "1.10.0", "1.9.0", "1.9.0"], 2) == {"1.10.0", "1.9.0"}
     assert kept_versions(["1.2.0"], 0) == set()
+
+
+def test_a_column_named_event_name_names_events(world: World) -> None:
+    # `event_name` is also the group-rule pseudo-field; as a real column in the format it must be read.
+    with world.ctx.db.transaction() as db:
+        config = db.get(ScanConfig, world.scan.id)
+        assert config is not None
+        config.base_query = (
+            "SELECT ts, platform, type AS event_type, type || ':' || name AS event_name FROM events"
+        )
+        config.event_type_column = "event_type"
+        config.event_name_format = "{event_name}"
+        config.metric_breakdown_columns = []
+        config.distribution_drift_fields = []
+        config.app_version_column = None
+    world.collect()
+    assert world.series(E, world.home.id) == {T0: 5, T0 + H: 3, T0 + 2 * H: 4}
+    assert world.series(E, world.buy.id) == {T0: 2, T0 + H: 1}

@@ -78,18 +78,28 @@ class Named:
     event_id: uuid.UUID | None
 
 
+def identity_keys(identity: EventIdentity) -> list[str]:
+    """The columns a collection query groups by to name rows: the identity's group columns plus
+    any name-format key they leave out (a real column called `event_name` shares its name with
+    the group-rule pseudo-field, and `group_columns` skips those names)."""
+    keys = list(identity.group_columns)
+    keys += [k for k in identity.format_keys if k not in keys]
+    return keys
+
+
 class Resolver:
     def __init__(self, identity: EventIdentity, plan: PlanIndex) -> None:
         self.identity = identity
         self.plan = plan
+        self.keys = identity_keys(identity)
         self._cache: dict[tuple[Any, ...], Named] = {}
 
     def name(self, values: Sequence[Any]) -> Named:
-        """`values` are the identity group columns' raw values, in `identity.group_columns` order."""
+        """`values` are the raw values of `self.keys`, in that order."""
         key = tuple(render_value(v) for v in values)
         named = self._cache.get(key)
         if named is None:
-            row = dict(zip(self.identity.group_columns, values, strict=True))
+            row = dict(zip(self.keys, values, strict=True))
             resolution = self.identity.resolve(row)
             has_type_column = self.identity.event_type_column is not None
             type_id = self.plan.type_for(resolution.type_key, has_type_column)

@@ -217,7 +217,7 @@ def _plan_index(db: Session, project: Project, config: ScanConfig) -> agg.PlanIn
 
 def _identity_specs(identity: EventIdentity) -> list[ColumnSpec]:
     specs = []
-    for key in identity.group_columns:
+    for key in agg.identity_keys(identity):
         path = identity.json_path(key)
         specs.append(ColumnSpec(path[0], tuple(path[1].split("."))) if path else ColumnSpec(key))
     return specs

@@ -76,7 +76,8 @@ def write_chunk(
             (CoveragePoint, coverage_rows),
         ):
             if rows:
-                db.execute(insert(model), rows)
+                # Core executemany: one batched statement, not the ORM's per-row bookkeeping.
+                db.connection().execute(insert(model), rows)
         _touch_last_seen(db, counts.last_seen)
         _upsert_shadows(db, scan_id, project_id, counts.unmatched, named_this_run)
 
