@@ -57,10 +57,10 @@ def resolve_database_path(database_name: str, allowed_dir: Path) -> Path:
     root = allowed_dir.resolve()
     name = database_name.strip()
     if not name:
-        raise WarehouseError("The DuckDB database file name is empty.")
+        raise WarehouseError("the DuckDB database file name is empty")
     path = (root / name).resolve()
     if not path.is_relative_to(root) or path == root:
-        raise WarehouseError(f"A DuckDB database must be a file inside {root}/.")
+        raise WarehouseError(f"a DuckDB database must be a file inside {root}/")
     if not path.is_file():
         raise WarehouseUnreachable(f"could not open the DuckDB file {name!r}: it does not exist")
     return path

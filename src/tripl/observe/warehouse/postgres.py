@@ -149,7 +149,7 @@ class PostgresWarehouse:
         if sslmode:
             if sslmode not in SSL_MODES:
                 raise WarehouseError(
-                    f"Unknown sslmode {sslmode!r}; use one of {', '.join(sorted(SSL_MODES))}."
+                    f"unknown sslmode {sslmode!r}; use one of {', '.join(sorted(SSL_MODES))}."
                 )
             kwargs["sslmode"] = sslmode
         root_cert = extra.get("sslrootcert")
