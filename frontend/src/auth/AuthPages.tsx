@@ -118,7 +118,7 @@ export function SignupPage() {
       subtitle={
         first
           ? "The first account owns this instance: it manages users, roles and data sources."
-          : "New accounts start as editors; an owner can change roles."
+          : "An owner of this instance decides what your account may change."
       }
     >
       {status.data && !status.data.registration_enabled && status.data.has_users ? (

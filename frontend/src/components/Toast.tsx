@@ -9,7 +9,7 @@ export function ToastProvider({ children }: { children: ReactNode }) {
   const [toasts, setToasts] = useState<Toast[]>([]);
   const notify = useCallback<Notify>((message, kind = "success") => {
     const id = Date.now() + Math.random();
-    setToasts((list) => [...list, { id, message, kind }]);
+    setToasts((list) => [...list.slice(-2), { id, message, kind }]);
     setTimeout(() => setToasts((list) => list.filter((t) => t.id !== id)), kind === "error" ? 8000 : 4000);
   }, []);
   return (

@@ -15,11 +15,12 @@ export function useMetaFields(slug: string) {
   });
 }
 
-export function useUsers() {
+/** Every user; `fresh` refetches on mount (the users page), others reuse a minute-old list for names. */
+export function useUsers({ fresh = false }: { fresh?: boolean } = {}) {
   return useQuery({
     queryKey: ["users"],
     queryFn: () => unwrap(api.GET("/api/v1/users", { params: { query: { limit: 500 } } })),
-    staleTime: 60_000,
+    staleTime: fresh ? 0 : 60_000,
   });
 }
 

@@ -184,6 +184,11 @@ export function EventDetailPage() {
             <li key={h.id}>
               <div className="timeline-dot" aria-hidden />
               <div>
+                {h.field === "created" ? (
+                  <div>
+                    <strong>{h.user_email ?? "system"}</strong> created the event
+                  </div>
+                ) : (
                 <div>
                   <strong>{h.user_email ?? "system"}</strong> changed <strong>{humanField(h.field)}</strong>
                   {h.old_value !== null && (
@@ -199,6 +204,7 @@ export function EventDetailPage() {
                     </>
                   )}
                 </div>
+                )}
                 <time className="muted small" dateTime={h.created_at} title={formatDateTime(h.created_at)}>
                   {relativeTime(h.created_at)}
                 </time>

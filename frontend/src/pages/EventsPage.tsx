@@ -1,5 +1,5 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router";
 import { api, errorMessage, unwrap, type EventItem, type EventStatus } from "../api/client";
 import { useCanEdit } from "../auth/session";
@@ -129,13 +129,12 @@ export function EventsPage() {
         }
       />
       <div className="filters" role="search">
-        <input
+        <DebouncedInput
           type="search"
-          aria-label="Search events"
+          label="Search events"
           placeholder="Search name, description, source…"
-          defaultValue={filters.q}
-          key={`q-${filters.q === "" ? "empty" : "set"}`}
-          onChange={(e) => debounce(() => update({ q: e.target.value.trim() }))}
+          value={filters.q}
+          onCommit={(q) => update({ q })}
         />
         <select aria-label="Event type" value={filters.type} onChange={(e) => update({ type: e.target.value })}>
           <option value="">All event types</option>
@@ -160,17 +159,17 @@ export function EventsPage() {
           <option value="30">Silent ≥ 30 days</option>
           <option value="90">Silent ≥ 90 days</option>
         </select>
-        <input
-          aria-label="Field value contains"
+        <DebouncedInput
+          label="Field value contains"
           placeholder="Field value…"
-          defaultValue={filters.field}
-          onChange={(e) => debounce(() => update({ field: e.target.value.trim() }))}
+          value={filters.field}
+          onCommit={(field) => update({ field })}
         />
-        <input
-          aria-label="Meta value contains"
+        <DebouncedInput
+          label="Meta value contains"
           placeholder="Meta value…"
-          defaultValue={filters.meta}
-          onChange={(e) => debounce(() => update({ meta: e.target.value.trim() }))}
+          value={filters.meta}
+          onCommit={(meta) => update({ meta })}
         />
         {hasFilters(filters) && (
           <button type="button" className="btn btn-ghost" onClick={() => setParams(new URLSearchParams(), { replace: true })}>
@@ -362,10 +361,28 @@ export function EventsPage() {
   );
 }
 
-let timer: ReturnType<typeof setTimeout> | undefined;
-function debounce(fn: () => void) {
-  clearTimeout(timer);
-  timer = setTimeout(fn, 300);
+type DebouncedProps = {
+  label: string;
+  placeholder: string;
+  value: string;
+  onCommit: (value: string) => void;
+  type?: string;
+};
+
+/** A text filter that follows the URL (back, clear) and writes to it 300 ms after typing stops. */
+function DebouncedInput({ label, placeholder, value, onCommit, type = "text" }: DebouncedProps) {
+  const [text, setText] = useState(value);
+  const commit = useRef(onCommit);
+  useEffect(() => {
+    commit.current = onCommit;
+  });
+  useEffect(() => setText(value), [value]);
+  useEffect(() => {
+    if (text.trim() === value) return;
+    const timer = setTimeout(() => commit.current(text.trim()), 300);
+    return () => clearTimeout(timer);
+  }, [text, value]);
+  return <input type={type} aria-label={label} placeholder={placeholder} value={text} onChange={(e) => setText(e.target.value)} />;
 }
 
 function describeBulk(action: BulkAction | null, count: number, userLabel: (id: string) => string): string {

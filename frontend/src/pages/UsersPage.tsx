@@ -19,12 +19,12 @@ export function UsersPage() {
   const { user } = useSession();
   const client = useQueryClient();
   const notify = useToast();
-  const users = useUsers();
+  const users = useUsers({ fresh: true });
   const setRole = useMutation({
     mutationFn: ({ id, role }: { id: string; role: Role }) =>
       unwrap(api.PATCH("/api/v1/users/{user_id}", { params: { path: { user_id: id } }, body: { role } })),
     onSuccess: (u) => {
-      notify(`${u.email} is now ${u.role === "owner" ? "an" : "a"} ${u.role}`);
+      notify(`${u.email} is now ${/^[aeiou]/.test(u.role) ? "an" : "a"} ${u.role}`);
       client.invalidateQueries({ queryKey: ["users"] });
     },
     onError: (e) => notify(errorMessage(e), "error"),
