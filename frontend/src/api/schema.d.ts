@@ -143,6 +143,97 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/data-sources": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Data Sources */
+        get: operations["list_data_sources_api_v1_data_sources_get"];
+        put?: never;
+        /** Create Data Source */
+        post: operations["create_data_source_api_v1_data_sources_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/data-sources/{ds_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Data Source */
+        get: operations["get_data_source_api_v1_data_sources__ds_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete Data Source */
+        delete: operations["delete_data_source_api_v1_data_sources__ds_id__delete"];
+        options?: never;
+        head?: never;
+        /** Update Data Source */
+        patch: operations["update_data_source_api_v1_data_sources__ds_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/data-sources/{ds_id}/schema": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Data Source Schema */
+        get: operations["get_data_source_schema_api_v1_data_sources__ds_id__schema_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/data-sources/{ds_id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Data Source Stats */
+        get: operations["get_data_source_stats_api_v1_data_sources__ds_id__stats_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/data-sources/{ds_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test Data Source Connection
+         * @description Always 200 for an existing source: a failed connection is success=false with the reason.
+         */
+        post: operations["test_data_source_connection_api_v1_data_sources__ds_id__test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/api-keys": {
         parameters: {
             query?: never;
@@ -190,6 +281,23 @@ export interface paths {
         put?: never;
         /** Create Project */
         post: operations["create_project_api_v1_projects_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/demo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create Demo Project */
+        post: operations["create_demo_project_api_v1_projects_demo_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -322,6 +430,23 @@ export interface paths {
         patch: operations["update_field_api_v1_projects__slug__event_types__event_type_id__fields__field_id__patch"];
         trace?: never;
     };
+    "/api/v1/projects/{slug}/event-types/{event_type_id}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Event Type Metrics */
+        get: operations["get_event_type_metrics_api_v1_projects__slug__event_types__event_type_id__metrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{slug}/event-types/{event_type_id}/owners": {
         parameters: {
             query?: never;
@@ -369,6 +494,23 @@ export interface paths {
         put?: never;
         /** Create Event */
         post: operations["create_event_api_v1_projects__slug__events_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{slug}/events-metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Events Metrics */
+        get: operations["get_events_metrics_api_v1_projects__slug__events_metrics_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -460,6 +602,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{slug}/events/window-metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Get Events Window Metrics */
+        post: operations["get_events_window_metrics_api_v1_projects__slug__events_window_metrics_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{slug}/events/{event_id}": {
         parameters: {
             query?: never;
@@ -488,6 +647,40 @@ export interface paths {
         };
         /** Get Event History */
         get: operations["get_event_history_api_v1_projects__slug__events__event_id__history_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{slug}/events/{event_id}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Event Metrics */
+        get: operations["get_event_metrics_api_v1_projects__slug__events__event_id__metrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{slug}/events/{event_id}/metrics/breakdowns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Event Metric Breakdowns */
+        get: operations["get_event_metric_breakdowns_api_v1_projects__slug__events__event_id__metrics_breakdowns_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -670,6 +863,57 @@ export interface paths {
         patch: operations["update_meta_field_api_v1_projects__slug__meta_fields__meta_field_id__patch"];
         trace?: never;
     };
+    "/api/v1/projects/{slug}/metrics/total": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Project Total Metrics */
+        get: operations["get_project_total_metrics_api_v1_projects__slug__metrics_total_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{slug}/overview/kpi-series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Overview Kpi Series */
+        get: operations["get_overview_kpi_series_api_v1_projects__slug__overview_kpi_series_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{slug}/overview/top-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Overview Top Events */
+        get: operations["get_overview_top_events_api_v1_projects__slug__overview_top_events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{slug}/relations": {
         parameters: {
             query?: never;
@@ -700,6 +944,250 @@ export interface paths {
         post?: never;
         /** Delete Relation */
         delete: operations["delete_relation_api_v1_projects__slug__relations__relation_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{slug}/scans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Scan Configs */
+        get: operations["list_scan_configs_api_v1_projects__slug__scans_get"];
+        put?: never;
+        /** Create Scan Config */
+        post: operations["create_scan_config_api_v1_projects__slug__scans_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{slug}/scans/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview Scan Config
+         * @description Queues a preview of the query (columns, sample rows, JSON paths); poll the preview job.
+         */
+        post: operations["preview_scan_config_api_v1_projects__slug__scans_preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{slug}/scans/preview-jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Scan Preview Job */
+        get: operations["get_scan_preview_job_api_v1_projects__slug__scans_preview_jobs__job_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{slug}/scans/{scan_config_id}/app-versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get App Version Series */
+        get: operations["get_app_version_series_api_v1_projects__slug__scans__scan_config_id__app_versions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{slug}/scans/{scan_config_id}/breakdown-timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Breakdown Timeline */
+        get: operations["get_breakdown_timeline_api_v1_projects__slug__scans__scan_config_id__breakdown_timeline_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{slug}/scans/{scan_config_id}/seasonality": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Seasonality Heatmap */
+        get: operations["get_seasonality_heatmap_api_v1_projects__slug__scans__scan_config_id__seasonality_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{slug}/scans/{scan_config_id}/version-adoption": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get App Version Adoption */
+        get: operations["get_app_version_adoption_api_v1_projects__slug__scans__scan_config_id__version_adoption_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{slug}/scans/{scan_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Scan Config */
+        get: operations["get_scan_config_api_v1_projects__slug__scans__scan_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete Scan Config */
+        delete: operations["delete_scan_config_api_v1_projects__slug__scans__scan_id__delete"];
+        options?: never;
+        head?: never;
+        /** Update Scan Config */
+        patch: operations["update_scan_config_api_v1_projects__slug__scans__scan_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/projects/{slug}/scans/{scan_id}/event-groups/apply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Apply Scan Event Groups */
+        post: operations["apply_scan_event_groups_api_v1_projects__slug__scans__scan_id__event_groups_apply_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{slug}/scans/{scan_id}/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Scan Jobs */
+        get: operations["list_scan_jobs_api_v1_projects__slug__scans__scan_id__jobs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{slug}/scans/{scan_id}/jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Scan Job */
+        get: operations["get_scan_job_api_v1_projects__slug__scans__scan_id__jobs__job_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{slug}/scans/{scan_id}/jobs/{job_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel Scan Job */
+        post: operations["cancel_scan_job_api_v1_projects__slug__scans__scan_id__jobs__job_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{slug}/scans/{scan_id}/metrics/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replay Scan Metrics */
+        post: operations["replay_scan_metrics_api_v1_projects__slug__scans__scan_id__metrics_replay_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{slug}/scans/{scan_id}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run Scan */
+        post: operations["run_scan_api_v1_projects__slug__scans__scan_id__run_post"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -996,6 +1484,11 @@ export interface components {
             /** Search Embeddings Enabled */
             search_embeddings_enabled?: boolean | null;
         };
+        /**
+         * AnomalyDirection
+         * @enum {string}
+         */
+        AnomalyDirection: "spike" | "drop";
         /** ApiKeyCreate */
         ApiKeyCreate: {
             /** Expires In Days */
@@ -1066,6 +1559,90 @@ export interface components {
          * @enum {string}
          */
         ApiKeyScope: "read" | "write";
+        /** AppVersionAdoptionResponse */
+        AppVersionAdoptionResponse: {
+            /** App Version Column */
+            app_version_column?: string | null;
+            /** Event Id */
+            event_id?: string | null;
+            /** Event Type Id */
+            event_type_id?: string | null;
+            interval?: components["schemas"]["ScanInterval"] | null;
+            /** Latest Version */
+            latest_version?: string | null;
+            /**
+             * Scan Config Id
+             * Format: uuid
+             */
+            scan_config_id: string;
+            /** Scope Ref */
+            scope_ref: string;
+            scope_type: components["schemas"]["ScopeType"];
+            /** Series */
+            series: components["schemas"]["AppVersionMetricSeries"][];
+            /** Totals */
+            totals: components["schemas"]["BreakdownTimelinePoint"][];
+            /** Versions */
+            versions: components["schemas"]["AppVersionInfo"][];
+        };
+        /** AppVersionInfo */
+        AppVersionInfo: {
+            /**
+             * Is Latest
+             * @default false
+             */
+            is_latest?: boolean;
+            /**
+             * Is Other
+             * @default false
+             */
+            is_other?: boolean;
+            /** Version */
+            version: string;
+        };
+        /** AppVersionMetricSeries */
+        AppVersionMetricSeries: {
+            /** Data */
+            data: components["schemas"]["EventMetricPoint"][];
+            /**
+             * Is Latest
+             * @default false
+             */
+            is_latest?: boolean;
+            /**
+             * Is Other
+             * @default false
+             */
+            is_other?: boolean;
+            /** Total Count */
+            total_count: number;
+            /** Version */
+            version: string;
+        };
+        /** AppVersionSeriesResponse */
+        AppVersionSeriesResponse: {
+            /** App Version Column */
+            app_version_column?: string | null;
+            /** Event Id */
+            event_id?: string | null;
+            /** Event Type Id */
+            event_type_id?: string | null;
+            interval?: components["schemas"]["ScanInterval"] | null;
+            /** Latest Version */
+            latest_version?: string | null;
+            /**
+             * Scan Config Id
+             * Format: uuid
+             */
+            scan_config_id: string;
+            /** Scope Ref */
+            scope_ref: string;
+            scope_type: components["schemas"]["ScopeType"];
+            /** Series */
+            series: components["schemas"]["AppVersionMetricSeries"][];
+            /** Versions */
+            versions: components["schemas"]["AppVersionInfo"][];
+        };
         /** AuditEntryResponse */
         AuditEntryResponse: {
             /** Action */
@@ -1135,6 +1712,200 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+        };
+        /** BreakdownTimelinePoint */
+        BreakdownTimelinePoint: {
+            /**
+             * Bucket
+             * Format: date-time
+             */
+            bucket: string;
+            /** Count */
+            count: number;
+        };
+        /** BreakdownTimelineResponse */
+        BreakdownTimelineResponse: {
+            /** Breakdown Column */
+            breakdown_column: string;
+            /** Breakdown Value */
+            breakdown_value: string;
+            /** Data */
+            data: components["schemas"]["BreakdownTimelinePoint"][];
+            interval: components["schemas"]["ScanInterval"] | null;
+            /** Is Other */
+            is_other: boolean;
+            /**
+             * Scan Config Id
+             * Format: uuid
+             */
+            scan_config_id: string;
+            /** Scope Ref */
+            scope_ref: string;
+            scope_type: components["schemas"]["ScopeType"];
+        };
+        /** ColumnSchema */
+        ColumnSchema: {
+            /** Data Type */
+            data_type: string;
+            /** Name */
+            name: string;
+        };
+        /**
+         * DBType
+         * @enum {string}
+         */
+        DBType: "clickhouse" | "postgres" | "bigquery" | "duckdb";
+        /** DataSourceCreate */
+        DataSourceCreate: {
+            /**
+             * Database Name
+             * @description Database (PostgreSQL/ClickHouse), project (BigQuery) or, for duckdb, a file path inside <data_dir>/warehouses/
+             */
+            database_name: string;
+            db_type: components["schemas"]["DBType"];
+            /**
+             * Extra Params
+             * @description Engine options. Secret keys (credentials_json, service_account_json, private_key, anything named like password/secret/token) are stored encrypted and never returned
+             */
+            extra_params?: {
+                [key: string]: unknown;
+            } | null;
+            /** Host */
+            host: string;
+            /** Name */
+            name: string;
+            /**
+             * Password
+             * @description Stored encrypted, never returned
+             * @default
+             */
+            password?: string;
+            /**
+             * Port
+             * @default 8123
+             */
+            port?: number;
+            /** Timeout Seconds */
+            timeout_seconds?: number | null;
+            /**
+             * Username
+             * @default
+             */
+            username?: string;
+        };
+        /** DataSourceResponse */
+        DataSourceResponse: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Database Name */
+            database_name: string;
+            db_type: components["schemas"]["DBType"];
+            /** Extra Params */
+            extra_params: {
+                [key: string]: unknown;
+            } | null;
+            /** Host */
+            host: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Test At */
+            last_test_at: string | null;
+            /** Last Test Message */
+            last_test_message: string | null;
+            last_test_status: components["schemas"]["TestStatus"] | null;
+            /** Name */
+            name: string;
+            /** Password Set */
+            password_set: boolean;
+            /** Port */
+            port: number;
+            /**
+             * Secret Params Set
+             * @description Names of the secret extra parameters stored (values never shown)
+             */
+            secret_params_set?: string[];
+            /** Timeout Seconds */
+            timeout_seconds: number | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Username */
+            username: string;
+        };
+        /** DataSourceSchemaResponse */
+        DataSourceSchemaResponse: {
+            /** Tables */
+            tables: components["schemas"]["TableSchema"][];
+        };
+        /** DataSourceStatsResponse */
+        DataSourceStatsResponse: {
+            /** Events Tracked */
+            events_tracked: number;
+            /** Throughput */
+            throughput: components["schemas"]["DataSourceThroughputPoint"][];
+            /** Volume Window */
+            volume_window: number;
+            /** Window Hours */
+            window_hours: number;
+        };
+        /** DataSourceTestResponse */
+        DataSourceTestResponse: {
+            data_source: components["schemas"]["DataSourceResponse"];
+            /** Message */
+            message: string;
+            /** Success */
+            success: boolean;
+            /**
+             * Tested At
+             * Format: date-time
+             */
+            tested_at: string;
+        };
+        /** DataSourceThroughputPoint */
+        DataSourceThroughputPoint: {
+            /**
+             * Bucket
+             * Format: date-time
+             */
+            bucket: string;
+            /** Count */
+            count: number;
+        };
+        /** DataSourceUpdate */
+        DataSourceUpdate: {
+            /** Database Name */
+            database_name?: string | null;
+            db_type?: components["schemas"]["DBType"] | null;
+            /**
+             * Extra Params
+             * @description Replaces the stored options. Secret keys are changed only when named: a string replaces the stored secret, null or an empty string removes it
+             */
+            extra_params?: {
+                [key: string]: unknown;
+            } | null;
+            /** Host */
+            host?: string | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Password
+             * @description Omitted or null keeps the stored password
+             */
+            password?: string | null;
+            /** Port */
+            port?: number | null;
+            /** Timeout Seconds */
+            timeout_seconds?: number | null;
+            /** Username */
+            username?: string | null;
         };
         /** EmailSettings */
         EmailSettings: {
@@ -1304,6 +2075,26 @@ export interface components {
             /** Variable Name */
             variable_name: string;
         };
+        /** EventGroupCondition */
+        EventGroupCondition: {
+            /** Field */
+            field: string;
+            /** Pattern */
+            pattern: string;
+        };
+        /** EventGroupRule */
+        EventGroupRule: {
+            /**
+             * Condition Logic
+             * @default all
+             * @enum {string}
+             */
+            condition_logic?: "all" | "any";
+            /** Conditions */
+            conditions: components["schemas"]["EventGroupCondition"][];
+            /** Name */
+            name: string;
+        };
         /** EventListItemResponse */
         EventListItemResponse: {
             /**
@@ -1390,6 +2181,79 @@ export interface components {
             meta_field_definition_id: string;
             /** Value */
             value: string;
+        };
+        /** EventMetricBreakdownSeries */
+        EventMetricBreakdownSeries: {
+            /** Breakdown Value */
+            breakdown_value: string;
+            /** Data */
+            data: components["schemas"]["EventMetricPoint"][];
+            /**
+             * Is Other
+             * @default false
+             */
+            is_other?: boolean;
+            /** Total Count */
+            total_count: number;
+        };
+        /** EventMetricBreakdownsResponse */
+        EventMetricBreakdownsResponse: {
+            /** Columns */
+            columns: string[];
+            /**
+             * Event Id
+             * Format: uuid
+             */
+            event_id: string;
+            interval?: components["schemas"]["ScanInterval"] | null;
+            /** Scan Config Id */
+            scan_config_id?: string | null;
+            /** Selected Column */
+            selected_column?: string | null;
+            /** Series */
+            series: components["schemas"]["EventMetricBreakdownSeries"][];
+        };
+        /** EventMetricPoint */
+        EventMetricPoint: {
+            anomaly_direction?: components["schemas"]["AnomalyDirection"] | null;
+            /**
+             * Bucket
+             * Format: date-time
+             */
+            bucket: string;
+            /** Count */
+            count: number;
+            /** Expected Count */
+            expected_count?: number | null;
+            /**
+             * Is Anomaly
+             * @default false
+             */
+            is_anomaly?: boolean;
+            /** Stddev */
+            stddev?: number | null;
+            /** Z Score */
+            z_score?: number | null;
+        };
+        /** EventMetricsResponse */
+        EventMetricsResponse: {
+            /** Data */
+            data: components["schemas"]["EventMetricPoint"][];
+            /** Event Id */
+            event_id?: string | null;
+            /** Event Type Id */
+            event_type_id?: string | null;
+            /**
+             * Forecast
+             * @default []
+             */
+            forecast?: components["schemas"]["ForecastPoint"][];
+            interval?: components["schemas"]["ScanInterval"] | null;
+            latest_signal?: components["schemas"]["MetricSignalResponse"] | null;
+            /** Scan Config Id */
+            scan_config_id?: string | null;
+            /** Scope */
+            scope: string;
         };
         /** EventMove */
         EventMove: {
@@ -1731,6 +2595,30 @@ export interface components {
             /** Tags */
             tags?: string[] | null;
         };
+        /** EventWindowMetricsRequest */
+        EventWindowMetricsRequest: {
+            /** Event Ids */
+            event_ids: string[];
+            /** Time From */
+            time_from?: string | null;
+            /** Time To */
+            time_to?: string | null;
+        };
+        /** EventWindowMetricsResponse */
+        EventWindowMetricsResponse: {
+            /** Data */
+            data: components["schemas"]["EventMetricPoint"][];
+            /**
+             * Event Id
+             * Format: uuid
+             */
+            event_id: string;
+            interval?: components["schemas"]["ScanInterval"] | null;
+            /** Scan Config Id */
+            scan_config_id?: string | null;
+            /** Total Count */
+            total_count: number;
+        };
         /** FieldDefinitionBulkCreate */
         FieldDefinitionBulkCreate: {
             /** Fields */
@@ -1860,6 +2748,18 @@ export interface components {
          * @enum {string}
          */
         FieldType: "string" | "number" | "boolean" | "json" | "enum" | "url";
+        /** ForecastPoint */
+        ForecastPoint: {
+            /**
+             * Bucket
+             * Format: date-time
+             */
+            bucket: string;
+            /** Expected Count */
+            expected_count: number;
+            /** Stddev */
+            stddev: number;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -1961,6 +2861,37 @@ export interface components {
             order?: number | null;
             sensitivity?: components["schemas"]["Sensitivity"] | null;
         };
+        /** MetricSignalResponse */
+        MetricSignalResponse: {
+            /** Actual Count */
+            actual_count: number;
+            /**
+             * Bucket
+             * Format: date-time
+             */
+            bucket: string;
+            direction: components["schemas"]["AnomalyDirection"];
+            /** Event Id */
+            event_id?: string | null;
+            /** Event Type Id */
+            event_type_id?: string | null;
+            /** Expected Count */
+            expected_count: number;
+            /**
+             * Scan Config Id
+             * Format: uuid
+             */
+            scan_config_id: string;
+            /** Scope Ref */
+            scope_ref: string;
+            scope_type: components["schemas"]["ScopeType"];
+            /** State */
+            state: string;
+            /** Stddev */
+            stddev: number;
+            /** Z Score */
+            z_score: number;
+        };
         /** ObservabilitySettings */
         ObservabilitySettings: {
             /** Log Json */
@@ -1990,6 +2921,13 @@ export interface components {
             prometheus_metrics_enabled?: boolean | null;
             /** Request Id Header */
             request_id_header?: string | null;
+        };
+        /** OverviewKpiSeriesResponse */
+        OverviewKpiSeriesResponse: {
+            /** Active Events */
+            active_events: number[];
+            /** Days */
+            days: number;
         };
         /**
          * PhotoKind
@@ -2268,6 +3206,332 @@ export interface components {
             /** Scan Row Limit Default */
             scan_row_limit_default?: number | null;
         };
+        /** ScanConfigCreate */
+        ScanConfigCreate: {
+            /** App Version Column */
+            app_version_column?: string | null;
+            /** App Version Keep Releases */
+            app_version_keep_releases?: number | null;
+            /**
+             * Base Query
+             * @description One read-only SELECT (or WITH … SELECT)
+             */
+            base_query: string;
+            /**
+             * Cardinality Threshold
+             * @default 100
+             */
+            cardinality_threshold?: number;
+            /**
+             * Data Source Id
+             * Format: uuid
+             */
+            data_source_id: string;
+            /** Distribution Drift Fields */
+            distribution_drift_fields?: string[];
+            /** Event Group Rules */
+            event_group_rules?: components["schemas"]["EventGroupRule"][];
+            /** Event Name Format */
+            event_name_format?: string | null;
+            /** Event Type Column */
+            event_type_column?: string | null;
+            /** Event Type Id */
+            event_type_id?: string | null;
+            /** @description Needs time_column (422 otherwise) */
+            interval?: components["schemas"]["ScanInterval"] | null;
+            /** Json Value Paths */
+            json_value_paths?: string[];
+            /** Metric Breakdown Columns */
+            metric_breakdown_columns?: string[];
+            /** Metric Breakdown Values Limit */
+            metric_breakdown_values_limit?: number | null;
+            /** Metrics Row Limit */
+            metrics_row_limit?: number | null;
+            /** Name */
+            name: string;
+            replay_chunk_interval?: components["schemas"]["ScanInterval"] | null;
+            /** Scan Lookback Hours */
+            scan_lookback_hours?: number | null;
+            /** Scan Row Limit */
+            scan_row_limit?: number | null;
+            /** Time Column */
+            time_column?: string | null;
+        };
+        /** ScanConfigPreviewRequest */
+        ScanConfigPreviewRequest: {
+            /** Base Query */
+            base_query: string;
+            /**
+             * Data Source Id
+             * Format: uuid
+             */
+            data_source_id: string;
+            /**
+             * Include Json Paths
+             * @default false
+             */
+            include_json_paths?: boolean;
+            /** Json Value Paths */
+            json_value_paths?: string[];
+            /**
+             * Limit
+             * @default 10
+             */
+            limit?: number;
+            /** Scan Lookback Hours */
+            scan_lookback_hours?: number | null;
+            /** Time Column */
+            time_column?: string | null;
+        };
+        /** ScanConfigResponse */
+        ScanConfigResponse: {
+            /** App Version Column */
+            app_version_column: string | null;
+            /** App Version Keep Releases */
+            app_version_keep_releases: number | null;
+            /** Base Query */
+            base_query: string;
+            /** Cardinality Threshold */
+            cardinality_threshold: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Data Source Id
+             * Format: uuid
+             */
+            data_source_id: string;
+            /** Distribution Drift Fields */
+            distribution_drift_fields: string[];
+            /** Event Group Rules */
+            event_group_rules: components["schemas"]["EventGroupRule"][];
+            /** Event Name Format */
+            event_name_format: string | null;
+            /** Event Type Column */
+            event_type_column: string | null;
+            /** Event Type Id */
+            event_type_id: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            interval: components["schemas"]["ScanInterval"] | null;
+            /** Json Value Paths */
+            json_value_paths: string[];
+            /** Metric Breakdown Columns */
+            metric_breakdown_columns: string[];
+            /** Metric Breakdown Values Limit */
+            metric_breakdown_values_limit: number | null;
+            /** Metrics Row Limit */
+            metrics_row_limit: number | null;
+            /** Name */
+            name: string;
+            /**
+             * Project Id
+             * Format: uuid
+             */
+            project_id: string;
+            replay_chunk_interval: components["schemas"]["ScanInterval"] | null;
+            /** Scan Lookback Hours */
+            scan_lookback_hours: number | null;
+            /** Scan Row Limit */
+            scan_row_limit: number | null;
+            /** Time Column */
+            time_column: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** ScanConfigUpdate */
+        ScanConfigUpdate: {
+            /** App Version Column */
+            app_version_column?: string | null;
+            /** App Version Keep Releases */
+            app_version_keep_releases?: number | null;
+            /** Base Query */
+            base_query?: string | null;
+            /** Cardinality Threshold */
+            cardinality_threshold?: number | null;
+            /** Distribution Drift Fields */
+            distribution_drift_fields?: string[] | null;
+            /** Event Group Rules */
+            event_group_rules?: components["schemas"]["EventGroupRule"][] | null;
+            /** Event Name Format */
+            event_name_format?: string | null;
+            /** Event Type Column */
+            event_type_column?: string | null;
+            /** Event Type Id */
+            event_type_id?: string | null;
+            interval?: components["schemas"]["ScanInterval"] | null;
+            /** Json Value Paths */
+            json_value_paths?: string[] | null;
+            /** Metric Breakdown Columns */
+            metric_breakdown_columns?: string[] | null;
+            /** Metric Breakdown Values Limit */
+            metric_breakdown_values_limit?: number | null;
+            /** Metrics Row Limit */
+            metrics_row_limit?: number | null;
+            /** Name */
+            name?: string | null;
+            replay_chunk_interval?: components["schemas"]["ScanInterval"] | null;
+            /** Scan Lookback Hours */
+            scan_lookback_hours?: number | null;
+            /** Scan Row Limit */
+            scan_row_limit?: number | null;
+            /** Time Column */
+            time_column?: string | null;
+        };
+        /**
+         * ScanInterval
+         * @enum {string}
+         */
+        ScanInterval: "15m" | "1h" | "6h" | "1d" | "1w";
+        /** ScanJobResponse */
+        ScanJobResponse: {
+            /** Attempts */
+            attempts: number;
+            /** Cancel Requested */
+            cancel_requested: boolean;
+            /** Completed At */
+            completed_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Error Message */
+            error_message: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Kind
+             * @description catalog | collect | replay | apply_groups
+             */
+            kind: string;
+            /** Result Summary */
+            result_summary: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Scan Config Id
+             * Format: uuid
+             */
+            scan_config_id: string;
+            /** Started At */
+            started_at: string | null;
+            /**
+             * Status
+             * @description pending | running | completed | failed | cancelled
+             */
+            status: string;
+            /** Time From */
+            time_from: string | null;
+            /** Time To */
+            time_to: string | null;
+            /**
+             * Trigger
+             * @description manual | schedule
+             */
+            trigger: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** ScanMetricsReplayRequest */
+        ScanMetricsReplayRequest: {
+            /**
+             * Time From
+             * Format: date-time
+             * @description Naive values are treated as UTC
+             */
+            time_from: string;
+            /**
+             * Time To
+             * Format: date-time
+             * @description Must be later than time_from
+             */
+            time_to: string;
+        };
+        /** ScanPreviewJobResponse */
+        ScanPreviewJobResponse: {
+            /** Completed At */
+            completed_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Error Message */
+            error_message: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Result Summary
+             * @description {columns, rows, json_columns} once completed; null while pending/running or on failure
+             */
+            result_summary: {
+                [key: string]: unknown;
+            } | null;
+            /** Started At */
+            started_at: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "running" | "completed" | "failed";
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * ScopeType
+         * @description The contract's MetricScopeType: the stored series scopes plus the signal-only ones.
+         * @enum {string}
+         */
+        ScopeType: "project_total" | "event_type" | "event" | "schema" | "distribution" | "release_regression";
+        /** SeasonalityCell */
+        SeasonalityCell: {
+            /** Anomaly Count */
+            anomaly_count: number;
+            /** Count */
+            count: number;
+            /** Hour */
+            hour: number;
+            /** Weekday */
+            weekday: number;
+        };
+        /** SeasonalityHeatmapResponse */
+        SeasonalityHeatmapResponse: {
+            /** Cells */
+            cells: components["schemas"]["SeasonalityCell"][];
+            /** Max Count */
+            max_count: number;
+            /**
+             * Scan Config Id
+             * Format: uuid
+             */
+            scan_config_id: string;
+            /** Scope Ref */
+            scope_ref: string;
+            scope_type: components["schemas"]["ScopeType"];
+            /** Total Count */
+            total_count: number;
+        };
         /** SecuritySettings */
         SecuritySettings: {
             /** Content Security Policy */
@@ -2426,6 +3690,35 @@ export interface components {
             redis_url_configured: boolean;
             /** Sync Database Url Configured */
             sync_database_url_configured: boolean;
+        };
+        /** TableSchema */
+        TableSchema: {
+            /** Columns */
+            columns: components["schemas"]["ColumnSchema"][];
+            /** Name */
+            name: string;
+        };
+        /**
+         * TestStatus
+         * @enum {string}
+         */
+        TestStatus: "success" | "failed";
+        /** TopEventResponse */
+        TopEventResponse: {
+            /**
+             * Event Id
+             * Format: uuid
+             */
+            event_id: string;
+            /**
+             * Event Type Id
+             * Format: uuid
+             */
+            event_type_id: string;
+            /** Name */
+            name: string;
+            /** Total Count */
+            total_count: number;
         };
         /** UserListItem */
         UserListItem: {
@@ -2817,6 +4110,249 @@ export interface operations {
             };
         };
     };
+    list_data_sources_api_v1_data_sources_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataSourceResponse"][];
+                };
+            };
+        };
+    };
+    create_data_source_api_v1_data_sources_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DataSourceCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataSourceResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_data_source_api_v1_data_sources__ds_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ds_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataSourceResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_data_source_api_v1_data_sources__ds_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ds_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_data_source_api_v1_data_sources__ds_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ds_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DataSourceUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataSourceResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_data_source_schema_api_v1_data_sources__ds_id__schema_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ds_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataSourceSchemaResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_data_source_stats_api_v1_data_sources__ds_id__stats_get: {
+        parameters: {
+            query?: {
+                window_hours?: number;
+            };
+            header?: never;
+            path: {
+                ds_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataSourceStatsResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    test_data_source_connection_api_v1_data_sources__ds_id__test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ds_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataSourceTestResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_api_keys_api_v1_me_api_keys_get: {
         parameters: {
             query?: never;
@@ -2948,6 +4484,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_demo_project_api_v1_projects_demo_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectResponse"];
                 };
             };
         };
@@ -3452,6 +5008,43 @@ export interface operations {
             };
         };
     };
+    get_event_type_metrics_api_v1_projects__slug__event_types__event_type_id__metrics_get: {
+        parameters: {
+            query?: {
+                /** @description Window start (default: to - 7 days) */
+                from?: string | null;
+                /** @description Window end (default: now) */
+                to?: string | null;
+            };
+            header?: never;
+            path: {
+                event_type_id: string;
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventMetricsResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_owners_api_v1_projects__slug__event_types__event_type_id__owners_get: {
         parameters: {
             query?: {
@@ -3630,6 +5223,47 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EventResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_events_metrics_api_v1_projects__slug__events_metrics_get: {
+        parameters: {
+            query?: {
+                event_type_id?: string | null;
+                search?: string | null;
+                tag?: string | null;
+                /** @description Repeat the key for several */
+                status?: components["schemas"]["EventStatus"][] | null;
+                /** @description Window start (default: to - 7 days) */
+                from?: string | null;
+                /** @description Window end (default: now) */
+                to?: string | null;
+            };
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventMetricsResponse"];
                 };
             };
             /** @description Validation Error */
@@ -3825,6 +5459,41 @@ export interface operations {
             };
         };
     };
+    get_events_window_metrics_api_v1_projects__slug__events_window_metrics_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EventWindowMetricsRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventWindowMetricsResponse"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     get_event_api_v1_projects__slug__events__event_id__get: {
         parameters: {
             query?: {
@@ -3954,6 +5623,82 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EventChangeResponse"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_event_metrics_api_v1_projects__slug__events__event_id__metrics_get: {
+        parameters: {
+            query?: {
+                /** @description Window start (default: to - 7 days) */
+                from?: string | null;
+                /** @description Window end (default: now) */
+                to?: string | null;
+            };
+            header?: never;
+            path: {
+                event_id: string;
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventMetricsResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_event_metric_breakdowns_api_v1_projects__slug__events__event_id__metrics_breakdowns_get: {
+        parameters: {
+            query?: {
+                /** @description Breakdown column; the first configured by default */
+                column?: string | null;
+                /** @description Window start (default: to - 7 days) */
+                from?: string | null;
+                /** @description Window end (default: now) */
+                to?: string | null;
+            };
+            header?: never;
+            path: {
+                event_id: string;
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventMetricBreakdownsResponse"];
                 };
             };
             /** @description Validation Error */
@@ -4510,6 +6255,110 @@ export interface operations {
             };
         };
     };
+    get_project_total_metrics_api_v1_projects__slug__metrics_total_get: {
+        parameters: {
+            query?: {
+                scan_config_id?: string | null;
+                /** @description Window start (default: to - 7 days) */
+                from?: string | null;
+                /** @description Window end (default: now) */
+                to?: string | null;
+            };
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventMetricsResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_overview_kpi_series_api_v1_projects__slug__overview_kpi_series_get: {
+        parameters: {
+            query?: {
+                days?: number;
+            };
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OverviewKpiSeriesResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_overview_top_events_api_v1_projects__slug__overview_top_events_get: {
+        parameters: {
+            query?: {
+                window_hours?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TopEventResponse"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_relations_api_v1_projects__slug__relations_get: {
         parameters: {
             query?: {
@@ -4603,6 +6452,594 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_scan_configs_api_v1_projects__slug__scans_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanConfigResponse"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_scan_config_api_v1_projects__slug__scans_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScanConfigCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanConfigResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    preview_scan_config_api_v1_projects__slug__scans_preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScanConfigPreviewRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanPreviewJobResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_scan_preview_job_api_v1_projects__slug__scans_preview_jobs__job_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanPreviewJobResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_app_version_series_api_v1_projects__slug__scans__scan_config_id__app_versions_get: {
+        parameters: {
+            query?: {
+                scope_type?: string;
+                scope_ref?: string | null;
+                /** @description Window start (default: to - 7 days) */
+                from?: string | null;
+                /** @description Window end (default: now) */
+                to?: string | null;
+            };
+            header?: never;
+            path: {
+                scan_config_id: string;
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppVersionSeriesResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_breakdown_timeline_api_v1_projects__slug__scans__scan_config_id__breakdown_timeline_get: {
+        parameters: {
+            query: {
+                scope_type: string;
+                scope_ref: string;
+                breakdown_column: string;
+                breakdown_value: string;
+                is_other?: boolean;
+                /** @description Window start (default: to - 7 days) */
+                from?: string | null;
+                /** @description Window end (default: now) */
+                to?: string | null;
+            };
+            header?: never;
+            path: {
+                scan_config_id: string;
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BreakdownTimelineResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_seasonality_heatmap_api_v1_projects__slug__scans__scan_config_id__seasonality_get: {
+        parameters: {
+            query: {
+                scope_type: string;
+                scope_ref: string;
+                /** @description Window start (default: to - 7 days) */
+                from?: string | null;
+                /** @description Window end (default: now) */
+                to?: string | null;
+            };
+            header?: never;
+            path: {
+                scan_config_id: string;
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeasonalityHeatmapResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_app_version_adoption_api_v1_projects__slug__scans__scan_config_id__version_adoption_get: {
+        parameters: {
+            query?: {
+                /** @description Window start (default: to - 7 days) */
+                from?: string | null;
+                /** @description Window end (default: now) */
+                to?: string | null;
+            };
+            header?: never;
+            path: {
+                scan_config_id: string;
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppVersionAdoptionResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_scan_config_api_v1_projects__slug__scans__scan_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scan_id: string;
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanConfigResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_scan_config_api_v1_projects__slug__scans__scan_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scan_id: string;
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_scan_config_api_v1_projects__slug__scans__scan_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scan_id: string;
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScanConfigUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanConfigResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    apply_scan_event_groups_api_v1_projects__slug__scans__scan_id__event_groups_apply_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scan_id: string;
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanJobResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_scan_jobs_api_v1_projects__slug__scans__scan_id__jobs_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                scan_id: string;
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanJobResponse"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_scan_job_api_v1_projects__slug__scans__scan_id__jobs__job_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scan_id: string;
+                job_id: string;
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanJobResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancel_scan_job_api_v1_projects__slug__scans__scan_id__jobs__job_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scan_id: string;
+                job_id: string;
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanJobResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    replay_scan_metrics_api_v1_projects__slug__scans__scan_id__metrics_replay_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scan_id: string;
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScanMetricsReplayRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanJobResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    run_scan_api_v1_projects__slug__scans__scan_id__run_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scan_id: string;
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanJobResponse"];
+                };
             };
             /** @description Validation Error */
             422: {
