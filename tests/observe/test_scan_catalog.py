@@ -322,3 +322,15 @@ def test_cancel_before_writing_leaves_the_plan_alone(context: TriplContext, proj
     assert summary["events_created"] == 0
     assert "Cancelled before anything was written." in summary["details"]
     assert events_by_name(context, event_type.id) == {}
+
+
+def test_without_a_lookback_a_scheduled_collection_catalogs_only_its_window(
+    context: TriplContext, project: dict[str, Any]
+) -> None:
+    event_type, config = ui_setup(context, project, scan_lookback_hours=None)
+    now = datetime.now(UTC)
+    run_catalog(context, config.id, Control(config.id), fallback_window=(now - timedelta(hours=3), now))
+    assert not any(name.startswith("screen=old") for name in events_by_name(context, event_type.id))
+
+    run_catalog(context, config.id, Control(config.id))  # a manual run reads the whole query
+    assert any(name.startswith("screen=old") for name in events_by_name(context, event_type.id))

@@ -221,7 +221,7 @@ def test_a_catalog_job_runs_with_progress_visible_while_it_runs(
 ) -> None:
     seen_mid_run: list[dict[str, Any]] = []
 
-    def catalog(ctx: TriplContext, config_id: uuid.UUID, control: JobControl) -> dict[str, Any]:
+    def catalog(ctx: TriplContext, config_id: uuid.UUID, control: JobControl, **_: Any) -> dict[str, Any]:
         assert config_id == catalog_scan.id and control.time_from is None and control.time_to is None
         control.progress(events_created=2, columns_analyzed=5)
         seen_mid_run.append(viewer.get(f"{API}/{config_id}/jobs/{control.job_id}").json())
@@ -250,7 +250,7 @@ def test_a_manual_run_of_a_monitoring_scan_also_collects_metrics(
 ) -> None:
     order: list[str] = []
 
-    def catalog(ctx: TriplContext, config_id: uuid.UUID, control: JobControl) -> dict[str, Any]:
+    def catalog(ctx: TriplContext, config_id: uuid.UUID, control: JobControl, **_: Any) -> dict[str, Any]:
         order.append("catalog")
         return {"events_created": 1, "details": ["catalog"]}
 
@@ -283,7 +283,7 @@ def test_a_manual_run_of_a_monitoring_scan_also_collects_metrics(
 def test_a_first_manual_run_collects_the_last_30_buckets(
     monkeypatch: pytest.MonkeyPatch, context: TriplContext, monitoring_scan: ScanConfig
 ) -> None:
-    install_pipeline(monkeypatch, jobs.CATALOG_PIPELINE, lambda *a: {})
+    install_pipeline(monkeypatch, jobs.CATALOG_PIPELINE, lambda *a, **k: {})
     windows: list[tuple[Any, Any]] = []
     install_pipeline(
         monkeypatch,
@@ -318,7 +318,7 @@ def test_failure_messages_users_can_act_on(
     error: Exception,
     expected: str,
 ) -> None:
-    def catalog(ctx: TriplContext, config_id: uuid.UUID, control: JobControl) -> dict[str, Any]:
+    def catalog(ctx: TriplContext, config_id: uuid.UUID, control: JobControl, **_: Any) -> dict[str, Any]:
         control.progress(rows_read=7)
         raise error
 
@@ -338,7 +338,7 @@ def test_an_unexpected_error_is_reported_generically_with_a_reference(
     catalog_scan: ScanConfig,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    def catalog(ctx: TriplContext, config_id: uuid.UUID, control: JobControl) -> dict[str, Any]:
+    def catalog(ctx: TriplContext, config_id: uuid.UUID, control: JobControl, **_: Any) -> dict[str, Any]:
         raise KeyError("internal_table_secret_detail")
 
     install_pipeline(monkeypatch, jobs.CATALOG_PIPELINE, catalog)
@@ -352,7 +352,7 @@ def test_an_unexpected_error_is_reported_generically_with_a_reference(
 def test_a_worker_torn_down_mid_job_hands_the_job_back(
     monkeypatch: pytest.MonkeyPatch, context: TriplContext, catalog_scan: ScanConfig
 ) -> None:
-    def catalog(ctx: TriplContext, config_id: uuid.UUID, control: JobControl) -> dict[str, Any]:
+    def catalog(ctx: TriplContext, config_id: uuid.UUID, control: JobControl, **_: Any) -> dict[str, Any]:
         raise SystemExit(1)
 
     install_pipeline(monkeypatch, jobs.CATALOG_PIPELINE, catalog)
@@ -368,7 +368,7 @@ def test_a_duplicate_queue_message_does_not_run_the_job_twice(
 ) -> None:
     runs: list[uuid.UUID] = []
     install_pipeline(
-        monkeypatch, jobs.CATALOG_PIPELINE, lambda ctx, cid, control: runs.append(control.job_id) or {}
+        monkeypatch, jobs.CATALOG_PIPELINE, lambda ctx, cid, control, **_: runs.append(control.job_id) or {}
     )
     job = editor.post(f"{API}/{catalog_scan.id}/run").json()
     context.queue.enqueue("scans.run_job", job_id=job["id"])  # e.g. re-sent by the reaper

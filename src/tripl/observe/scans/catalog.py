@@ -1,7 +1,8 @@
 """Catalog run: read one grouped query from the warehouse and write what it shows into the main plan.
 
 Steps (BEHAVIOUR.md §5): read the base query's columns (the time column is dropped); one grouped
-query of distinct value combinations with counts over [now - lookback, now) (or the whole query),
+query of distinct value combinations with counts over [now - lookback, now) (without a lookback: a
+scheduled collection's own window, else the whole query),
 limit `scan_row_limit + 1`, failing rather than writing a partial catalog; split rows by the
 event_type_column value (auto-creating missing types) or map everything to event_type_id; analyse
 each group (catalog_analysis.py); write events, values, variables and samples (catalog_writer.py);
@@ -125,11 +126,19 @@ def _check_keys(config: ScanConfig, scalar: list[str], json_columns: list[str]) 
     return extracted
 
 
-def observe(ctx: TriplContext, config: ScanConfig, data_source: DataSource, now: datetime) -> Observation:
+def observe(
+    ctx: TriplContext,
+    config: ScanConfig,
+    data_source: DataSource,
+    now: datetime,
+    fallback_window: tuple[datetime, datetime] | None = None,
+) -> Observation:
     row_limit = config.scan_row_limit or ctx.settings.scan_row_limit_default
     time_from = window_end = None
     if config.time_column and config.scan_lookback_hours:
         time_from, window_end = now - timedelta(hours=config.scan_lookback_hours), now
+    elif config.time_column and fallback_window is not None:
+        time_from, window_end = fallback_window
     with open_for(ctx, data_source) as warehouse:
         try:
             base = parse_base_query(config.base_query, warehouse.dialect)
@@ -175,7 +184,13 @@ def observe(ctx: TriplContext, config: ScanConfig, data_source: DataSource, now:
     return Observation(scalar, json_columns, extracted, rows, window_end)
 
 
-def run_catalog(ctx: TriplContext, config_id: uuid.UUID, control: JobControl) -> dict[str, Any]:
+def run_catalog(
+    ctx: TriplContext,
+    config_id: uuid.UUID,
+    control: JobControl,
+    *,
+    fallback_window: tuple[datetime, datetime] | None = None,
+) -> dict[str, Any]:
     with ctx.db.sessions() as db:
         config = db.get(ScanConfig, config_id)
         if config is None:
@@ -187,7 +202,7 @@ def run_catalog(ctx: TriplContext, config_id: uuid.UUID, control: JobControl) ->
         db.expunge_all()
     _fail_unless_identity(config)
     now = utcnow()
-    observed = observe(ctx, config, data_source, now)
+    observed = observe(ctx, config, data_source, now, fallback_window)
     summary: dict[str, Any] = {
         "events_created": 0,
         "events_skipped": 0,

@@ -259,7 +259,19 @@ def _claim(ctx: TriplContext, job_id: uuid.UUID, now: datetime) -> tuple[ScanJob
 def _dispatch(ctx: TriplContext, row: ScanJob, config: ScanConfig, claim: _Claim, state: _JobState) -> None:
     phases: list[tuple[str, Callable[[PhaseControl], dict[str, Any]]]] = []
     if row.kind in (ScanJobKind.catalog, ScanJobKind.collect):
-        phases.append(("catalog", lambda control: _pipeline(CATALOG_PIPELINE)(ctx, config.id, control)))
+        # A scheduled collection catalogs only its own window when the config sets no lookback
+        # (rescanning the whole query every bucket would be far too heavy); a manual run scans it all.
+        window = (
+            (row.time_from, row.time_to)
+            if row.kind is ScanJobKind.collect and row.time_from and row.time_to
+            else None
+        )
+        phases.append(
+            (
+                "catalog",
+                lambda control: _pipeline(CATALOG_PIPELINE)(ctx, config.id, control, fallback_window=window),
+            )
+        )
     if row.kind in (ScanJobKind.collect, ScanJobKind.replay) or (
         row.kind is ScanJobKind.catalog and row.time_to is not None
     ):
