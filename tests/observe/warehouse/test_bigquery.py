@@ -243,9 +243,10 @@ def service_account(server: BigQueryServer, *, registered: bool = True) -> dict[
     }
 
 
-def test_service_account_key_signs_in_and_queries(server: BigQueryServer) -> None:
+@pytest.mark.parametrize("key", ["credentials_json", "service_account_json"])
+def test_service_account_key_signs_in_and_queries(server: BigQueryServer, key: str) -> None:
     info = service_account(server)
-    with BigQueryWarehouse(config(server, secret={"credentials_json": json.dumps(info)})) as wh:
+    with BigQueryWarehouse(config(server, secret={key: json.dumps(info)})) as wh:
         assert wh.query("SELECT COUNT(*) AS c FROM analytics.events", max_rows=1).rows == [(3,)]
     assert server.requests[0].path == "/token"
     query = next(r for r in server.requests if r.path.endswith("/queries"))

@@ -43,6 +43,8 @@ from tripl.observe.warehouse.guard import check_host
 
 DEFAULT_MAXIMUM_BYTES_BILLED = 100 * 1024**3
 _MAX_MESSAGE = 500
+# Where the data source keeps the service-account key JSON (secret extra params).
+_SERVICE_ACCOUNT_KEYS = ("credentials_json", "service_account_json")
 _AUTH_REASONS = {"accessDenied", "authError", "forbidden", "unauthorized"}
 _TIMEOUT_REASONS = {"timeout", "jobTimeout", "stopped"}
 # The REST API's legacy names, shown to users as GoogleSQL names.
@@ -235,8 +237,12 @@ class BigQueryWarehouse:
             )
         return self._client
 
+    def _service_account_key(self) -> Any:
+        secrets = self._config.secret_params
+        return next((secrets[k] for k in _SERVICE_ACCOUNT_KEYS if secrets.get(k)), None)
+
     def _credentials(self, custom_endpoint: bool) -> Credentials | None:
-        raw = self._config.secret_params.get("credentials_json")
+        raw = self._service_account_key()
         if raw:
             try:
                 info = json.loads(raw) if isinstance(raw, str) else dict(raw)
@@ -296,7 +302,7 @@ class BigQueryWarehouse:
         return WarehouseQueryError(f"BigQuery rejected the query: {detail}")
 
     def _scrub(self, text: str) -> str:
-        raw = self._config.secret_params.get("credentials_json")
+        raw = self._service_account_key()
         secrets: list[str] = [self._config.password] if self._config.password else []
         if raw:
             info = raw if isinstance(raw, dict) else _loads_or_empty(str(raw))
