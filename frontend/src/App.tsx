@@ -3,6 +3,7 @@ import { LoginPage, SignupPage } from "./auth/AuthPages";
 import { SessionProvider } from "./auth/session";
 import { Layout } from "./components/Layout";
 import { ApiKeysPage } from "./pages/ApiKeysPage";
+import { DataSourcesPage } from "./pages/DataSourcesPage";
 import { EventDetailPage } from "./pages/EventDetailPage";
 import { EventsPage } from "./pages/EventsPage";
 import { EventTypesPage } from "./pages/EventTypesPage";
@@ -11,6 +12,7 @@ import { NotFoundPage } from "./pages/NotFoundPage";
 import { ProjectSettingsPage } from "./pages/ProjectSettingsPage";
 import { ProjectsPage } from "./pages/ProjectsPage";
 import { RelationsPage } from "./pages/RelationsPage";
+import { ScansPage } from "./pages/ScansPage";
 import { UsersPage } from "./pages/UsersPage";
 import { VariablesPage } from "./pages/VariablesPage";
 
@@ -24,6 +26,7 @@ export function App() {
           <Route index element={<ProjectsPage />} />
           <Route path="users" element={<UsersPage />} />
           <Route path="api-keys" element={<ApiKeysPage />} />
+          <Route path="data-sources" element={<DataSourcesPage />} />
           <Route path="p/:slug">
             <Route index element={<Navigate to="events" replace />} />
             <Route path="events" element={<EventsPage />} />
@@ -32,6 +35,7 @@ export function App() {
             <Route path="meta-fields" element={<MetaFieldsPage />} />
             <Route path="variables" element={<VariablesPage />} />
             <Route path="relations" element={<RelationsPage />} />
+            <Route path="scans" element={<ScansPage />} />
             <Route path="settings" element={<ProjectSettingsPage />} />
           </Route>
           <Route path="*" element={<NotFoundPage />} />

@@ -308,4 +308,39 @@ test.describe("tracking plan in the browser", () => {
     expect((await bulk.json()).detail).toBe("Editor role required");
     await viewer.close();
   });
+
+  test("the owner generates the demo project and watches scans and volume", async ({ browser }) => {
+    const owner = await browser.newPage();
+    await owner.goto("/login");
+    await owner.getByLabel("Email").fill(OWNER.email);
+    await owner.getByLabel("Password").fill(OWNER.password);
+    await owner.getByRole("button", { name: "Sign in" }).click();
+    await expect(owner.getByRole("heading", { name: "Projects", exact: true })).toBeVisible();
+    // The projects list offers the demo only when empty; the API route is the same one its button calls.
+    const demo = await owner.request.post("/api/v1/projects/demo", { headers: sameSite(owner), timeout: 120_000 });
+    expect(demo.status()).toBe(201);
+    const { slug } = await demo.json();
+
+    await owner.goto(`/p/${slug}/scans`);
+    await expect(owner.getByRole("heading", { name: "Scans & volume" })).toBeVisible();
+    await expect(owner.getByRole("img", { name: /Event volume over the last 7 days/ })).toBeVisible();
+    await expect(owner.locator(".card .badge", { hasText: "completed" }).first()).toBeVisible();
+    await owner.getByRole("button", { name: "Run now" }).first().click();
+    await expect(owner.getByText(/started/)).toBeVisible();
+    await expect(owner.locator(".card .badge", { hasText: "completed" }).first()).toBeVisible({ timeout: 60_000 });
+    await shot(owner, "13-scans-volume");
+
+    await nav(owner, "Events").click();
+    await owner.getByRole("link", { name: "home_view" }).click();
+    await expect(owner.getByRole("img", { name: "Event volume by breakdown value" })).toBeVisible();
+    await shot(owner, "14-event-volume");
+    await setTheme(owner, "dark");
+    await shot(owner, "15-event-volume-dark");
+    await setTheme(owner, "light");
+
+    await nav(owner, "Data sources").click();
+    await expect(owner.getByRole("cell", { name: /DuckDB/ })).toBeVisible();
+    await shot(owner, "16-data-sources");
+    await owner.close();
+  });
 });

@@ -1,16 +1,25 @@
-import { useEffect, useRef } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { EChartsOption } from "echarts";
+
+function currentTheme(): string {
+  return document.documentElement.dataset.theme ?? "light";
+}
 
 /** ECharts wrapper: loads the library on first use, follows the theme and the container's size. */
 export function Chart({ option, height = 260, label }: { option: EChartsOption; height?: number; label: string }) {
   const ref = useRef<HTMLDivElement>(null);
+  const [theme, setTheme] = useState(currentTheme);
+  useEffect(() => {
+    const observer = new MutationObserver(() => setTheme(currentTheme()));
+    observer.observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
+    return () => observer.disconnect();
+  }, []);
   useEffect(() => {
     let disposed = false;
     let cleanup = () => {};
     void import("echarts").then((echarts) => {
       if (disposed || !ref.current) return;
-      const dark = document.documentElement.dataset.theme === "dark";
-      const chart = echarts.init(ref.current, dark ? "dark" : undefined, { renderer: "svg" });
+      const chart = echarts.init(ref.current, theme === "dark" ? "dark" : undefined, { renderer: "svg" });
       chart.setOption({ backgroundColor: "transparent", ...option });
       const observer = new ResizeObserver(() => chart.resize());
       observer.observe(ref.current);
@@ -23,6 +32,6 @@ export function Chart({ option, height = 260, label }: { option: EChartsOption; 
       disposed = true;
       cleanup();
     };
-  }, [option]);
+  }, [option, theme]);
   return <div ref={ref} role="img" aria-label={label} style={{ height, width: "100%" }} />;
 }

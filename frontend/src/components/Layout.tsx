@@ -11,6 +11,7 @@ const PROJECT_LINKS = [
   ["meta-fields", "Meta fields"],
   ["variables", "Variables"],
   ["relations", "Relations"],
+  ["scans", "Scans & volume"],
   ["settings", "Project settings"],
 ] as const;
 
@@ -73,6 +74,11 @@ export function Layout() {
             {user.role === "owner" && (
               <NavLink to="/users" className="nav-link">
                 Users
+              </NavLink>
+            )}
+            {user.role === "owner" && (
+              <NavLink to="/data-sources" className="nav-link">
+                Data sources
               </NavLink>
             )}
             <NavLink to="/api-keys" className="nav-link">

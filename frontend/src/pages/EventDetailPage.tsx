@@ -10,6 +10,7 @@ import { useToast } from "../components/Toast";
 import { formatDateTime, metaLink, relativeTime, splitVariables, statusLabel } from "../lib/format";
 import { useEventTypes, useMetaFields, useUsers } from "../lib/queries";
 import { EventFormDialog } from "./EventFormDialog";
+import { VolumeCard } from "./MetricsCards";
 import { PhotosSection } from "./PhotosSection";
 
 export function EventDetailPage() {
@@ -172,6 +173,8 @@ export function EventDetailPage() {
           </dl>
         </aside>
       </div>
+
+      <VolumeCard slug={slug} eventId={eventId} />
 
       <PhotosSection slug={slug} eventId={eventId} canEdit={canEdit} />
 

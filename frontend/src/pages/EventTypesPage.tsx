@@ -11,6 +11,7 @@ import { PageHeader } from "../components/Layout";
 import { useToast } from "../components/Toast";
 import { moveItem } from "../lib/format";
 import { useEventTypes, useUsers } from "../lib/queries";
+import { VolumeCard } from "./MetricsCards";
 
 const FIELD_TYPES: Schemas["FieldType"][] = ["string", "number", "boolean", "json", "enum", "url"];
 const SENSITIVITIES: Schemas["Sensitivity"][] = ["none", "pii", "phi", "financial", "secret"];
@@ -196,6 +197,7 @@ function EventTypePanel({ slug, type, canEdit, onEdit }: { slug: string; type: E
           </div>
         )}
       </section>
+      <VolumeCard slug={slug} eventTypeId={type.id} />
       <OwnersCard slug={slug} type={type} canEdit={canEdit} />
       {fieldDialog && (
         <FieldDialog slug={slug} type={type} field={fieldDialog === "new" ? undefined : fieldDialog} onClose={() => setFieldDialog(null)} />

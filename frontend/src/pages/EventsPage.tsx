@@ -466,7 +466,7 @@ function EventRow(p: RowProps) {
         )}
         {e.description && <div className="muted small clamp-1">{e.description}</div>}
       </td>
-      <td>
+      <td className="nowrap">
         <span className="type-dot" style={{ background: p.typeColor || "var(--muted)" }} aria-hidden />
         {p.typeName}
       </td>

@@ -14,6 +14,17 @@ export function ProjectsPage() {
   const canEdit = useCanEdit();
   const [creating, setCreating] = useState(false);
   const projects = useQuery({ queryKey: ["projects"], queryFn: () => unwrap(api.GET("/api/v1/projects")) });
+  const client = useQueryClient();
+  const navigate = useNavigate();
+  const notify = useToast();
+  const demo = useMutation({
+    mutationFn: () => unwrap(api.POST("/api/v1/projects/demo")),
+    onSuccess: (p) => {
+      client.invalidateQueries({ queryKey: ["projects"] });
+      notify(`Demo project “${p.name}” generated`);
+      navigate(`/p/${p.slug}/events`);
+    },
+  });
   const createButton = canEdit && (
     <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
       New project
@@ -23,11 +34,23 @@ export function ProjectsPage() {
     <div className="page">
       <PageHeader title="Projects" subtitle="Each project holds one product's tracking plan." actions={createButton} />
       {projects.isPending && <div className="skeleton-grid" aria-busy />}
-      <FormError error={projects.error} />
+      <FormError error={projects.error ?? demo.error} />
       {projects.data?.length === 0 && (
-        <EmptyState title="No projects yet" action={createButton}>
+        <EmptyState
+          title="No projects yet"
+          action={
+            canEdit && (
+              <div className="page-actions">
+                {createButton}
+                <button type="button" className="btn" disabled={demo.isPending} onClick={() => demo.mutate()}>
+                  {demo.isPending ? "Generating demo project…" : "Generate demo project"}
+                </button>
+              </div>
+            )
+          }
+        >
           {canEdit
-            ? "Create a project to start describing the events your product sends."
+            ? "Create a project to start describing the events your product sends, or generate a demo project with a sample warehouse to look around."
             : "An editor or owner has to create the first project."}
         </EmptyState>
       )}
