@@ -73,6 +73,7 @@ def _offer_demo(context: TriplContext, url: str, *, build: bool) -> None:
         print("  --demo: there is no account yet to own the demo project; create one first")
     print(
         "  try the demo project (a generated shop warehouse, scanned for real):\n"
+        "    'Generate demo project' on the projects page, or\n"
         f"    POST {url}/api/v1/projects/demo as an editor or owner, or\n"
         "    tripl-server demo --email you@example.com"
     )
