@@ -183,3 +183,14 @@ def test_json_path_keys_follow_state_json_columns() -> None:
     identity = EventIdentity.for_config(cfg)
     assert identity.json_path("payload.kind") == ("payload", "kind")
     assert identity.json_path("a.b") is None  # a real column whose name contains a dot
+
+
+def test_a_column_named_like_the_event_name_pseudo_field_is_still_read_for_the_format() -> None:
+    identity = EventIdentity(
+        event_type_column="event_type",
+        event_name_format="{event_name}",
+        group_rules=[{"name": "taps", "conditions": [{"field": "event_name", "pattern": "_tap$"}]}],
+    )
+    assert identity.group_columns == ["event_type", "event_name"]
+    assert identity.event_source_name({"event_type": "click", "event_name": "share_tap"}) == "taps"
+    assert identity.event_source_name({"event_type": "click", "event_name": "open"}) == "open"

@@ -203,7 +203,7 @@ class EventIdentity:
         keys: list[str] = []
 
         def add(key: str) -> None:
-            if key and key not in keys and key not in EVENT_NAME_FIELDS:
+            if key and key not in keys:
                 keys.append(key)
 
         if self.event_type_column:
@@ -221,7 +221,9 @@ class EventIdentity:
                     add(column)
         for rule in self.rules:
             for cond in rule.conditions:
-                add(cond.field)
+                # In a rule, event_name/__event_name is the built name, not a column to read.
+                if cond.field not in EVENT_NAME_FIELDS:
+                    add(cond.field)
         self.group_columns: list[str] = keys
 
     @classmethod
