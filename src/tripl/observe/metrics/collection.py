@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -81,7 +81,7 @@ class Counters:
     breakdown_rows: int = 0
     version_rows: int = 0
     query_rows_scanned: int = 0
-    unmatched_names: set[str] | None = None
+    unmatched_names: set[str] = field(default_factory=set)
 
     def as_checkpoint(self) -> dict[str, Any]:
         return {
@@ -90,7 +90,7 @@ class Counters:
             "breakdown_rows": self.breakdown_rows,
             "version_rows": self.version_rows,
             "query_rows_scanned": self.query_rows_scanned,
-            "unmatched_names": sorted(self.unmatched_names or ()),
+            "unmatched_names": sorted(self.unmatched_names),
         }
 
     @classmethod
@@ -156,7 +156,7 @@ def collect_metrics(
         "breakdown_rows": counters.breakdown_rows,
         "version_rows": counters.version_rows,
         "query_rows_scanned": counters.query_rows_scanned,
-        "unmatched_event_names": len(counters.unmatched_names or ()),
+        "unmatched_event_names": len(counters.unmatched_names),
         "details": details[:MAX_DETAILS],
     }
     if cancelled:
@@ -289,7 +289,6 @@ def _collect_chunk(
     versions = agg.fold_versions(counts.versions, keep)
 
     breakdowns = _breakdowns(warehouse, base, plan, resolver, specs, window)
-    assert counters.unmatched_names is not None
     write_chunk(
         ctx,
         config.id,
@@ -335,16 +334,16 @@ def _breakdowns(
     type_column = config.event_type_column
     type_specs = [ColumnSpec(type_column)] if type_column else []
     drift_limit = top_n or DRIFT_VALUES_LIMIT
-    for field in dict.fromkeys(config.distribution_drift_fields or []):
-        rows = _top_values(warehouse, base, plan, type_specs, field, drift_limit, window)
+    for drift_field in dict.fromkeys(config.distribution_drift_fields or []):
+        rows = _top_values(warehouse, base, plan, type_specs, drift_field, drift_limit, window)
         counted = agg.count_distribution(
             rows,
             plan.index,
-            field,
+            drift_field,
             config.id,
             has_type_column=bool(type_column),
             # A scan-level breakdown column already stores its per-type value rows.
-            for_types=field not in scan_columns,
+            for_types=drift_field not in scan_columns,
         )
         out.update(agg.refold_top(counted, drift_limit))
     return out
