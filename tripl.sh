@@ -2,6 +2,7 @@
 # tripl's front door: sets up everything it needs (uv, the locked environment) and then
 #   ./tripl.sh serve [--port N]   run tripl on the embedded default (SQLite, in-process worker)
 #   ./tripl.sh test  [pytest args] lint, type-check and run the whole test suite (API, then web UI)
+#   ./tripl.sh ui-test             only the web UI part of `test` (lint, types, unit, build, browser)
 #   ./tripl.sh ui-api              refresh frontend/openapi.json and the UI's typed client from the API
 #   ./tripl.sh <command> ...       any tripl-server command (worker, migrate, create-user)
 set -eu
@@ -76,6 +77,10 @@ case "$command" in
         "$UV" run --frozen mypy src
         test_ui
         exec "$UV" run --frozen pytest -n 2 "$@"
+        ;;
+    ui-test)
+        "$UV" sync --frozen --quiet
+        test_ui
         ;;
     ui-api)
         "$UV" sync --frozen --quiet
