@@ -171,5 +171,5 @@ def create_app(settings: Settings | None = None, *, context: TriplContext | None
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    mount_web(app)  # last: its catch-all must not shadow any route above
+    mount_web(app)
     return app

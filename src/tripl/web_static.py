@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 WEB_DIR = Path(__file__).parent / "web"
 HASHED_ASSETS = "assets/"
@@ -36,20 +36,28 @@ def _file_in(root: Path, relative: str) -> Path | None:
 
 
 def mount_web(app: FastAPI, web_dir: Path = WEB_DIR) -> None:
-    """Register the catch-all UI route; call it after every API router so those match first."""
+    """Answer GET/HEAD requests that no route matched with the UI.
 
-    @app.api_route("/{path:path}", methods=["GET", "HEAD"], include_in_schema=False)
-    def web(path: str, request: Request) -> Response:
-        if path == "api" or path.startswith(RESERVED_PREFIXES):
-            raise HTTPException(status_code=404, detail="Not Found")
+    A 404 handler rather than a catch-all route: routes registered later still match, and the
+    route-gate test sees only API routes (the UI shell is public by design; the API it calls is not).
+    """
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        path = request.url.path.lstrip("/")
+        detail = getattr(exc, "detail", "Not Found")
+        api_404 = JSONResponse({"detail": detail}, status_code=404, headers=getattr(exc, "headers", None))
+        if request.method not in ("GET", "HEAD") or path == "api" or path.startswith(RESERVED_PREFIXES):
+            return api_404
         found = _file_in(web_dir, path) if path else None
         if found is not None:
             cache = IMMUTABLE if path.startswith(HASHED_ASSETS) else REVALIDATE
             return FileResponse(found, headers={"Cache-Control": cache})
         if path.startswith(HASHED_ASSETS):
             # A stale page asking for an asset of an older build: a 404, not index.html as JavaScript.
-            raise HTTPException(status_code=404, detail="Not Found")
+            return api_404
         index = web_dir / "index.html"
         if not index.is_file():
             return HTMLResponse(NOT_BUILT, status_code=503, headers={"Cache-Control": REVALIDATE})
         return FileResponse(index, headers={"Cache-Control": REVALIDATE})
+
+    app.add_exception_handler(404, not_found)
