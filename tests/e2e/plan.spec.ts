@@ -219,6 +219,44 @@ test.describe("tracking plan in the browser", () => {
     await dialog.getByLabel("Link template").fill("https://jira.example.com/browse/{value}");
     await dialog.getByRole("button", { name: "Save" }).click();
     await expect(page.getByRole("cell", { name: /Jira ticket/ })).toBeVisible();
+    await shot(page, "09-meta-fields");
+
+    // A meta value renders as a link through the template; photos take a Figma link and comments.
+    await nav(page, "Events").click();
+    await page.getByRole("link", { name: "Checkout screen opened" }).click();
+    await page.getByRole("button", { name: "Edit event" }).click();
+    dialog = page.getByRole("dialog", { name: /Edit Checkout screen opened/ });
+    await dialog.getByLabel("Jira ticket").fill("SHOP-42");
+    await dialog.getByRole("button", { name: "Save event" }).click();
+    await expect(page.getByRole("link", { name: /SHOP-42/ })).toHaveAttribute("href", "https://jira.example.com/browse/SHOP-42");
+    await page.getByRole("button", { name: "Add Figma link" }).click();
+    dialog = page.getByRole("dialog", { name: "Link a Figma design" });
+    await dialog.getByLabel("Figma URL").fill("https://www.figma.com/design/AbC123/Checkout");
+    await dialog.getByLabel("Title").fill("Checkout flow");
+    await dialog.getByRole("button", { name: "Add link" }).click();
+    await expect(page.getByRole("link", { name: /Checkout flow/ })).toBeVisible();
+    await page.getByRole("button", { name: "Comments" }).first().click();
+    dialog = page.getByRole("dialog", { name: /Comments on/ });
+    await dialog.getByLabel("Add a comment").fill("The pay button moved in 2.3");
+    await dialog.getByRole("button", { name: "Comment" }).click();
+    await expect(dialog.getByText("The pay button moved in 2.3")).toBeVisible();
+    await dialog.getByRole("button", { name: "Close" }).click();
+
+    await nav(page, "Relations").click();
+    await page.getByRole("button", { name: "New relation" }).first().click();
+    dialog = page.getByRole("dialog", { name: "New relation" });
+    await dialog.getByLabel("From event type").selectOption({ label: "Screen view" });
+    await dialog.getByLabel("From field").selectOption({ label: "screen_name" });
+    await dialog.getByLabel("To event type").selectOption({ label: "Screen view" });
+    await dialog.getByLabel("To field").selectOption({ label: "platform" });
+    await dialog.getByLabel("Relation type").fill("same_session");
+    await dialog.getByRole("button", { name: "Create relation" }).click();
+    await expect(page.getByRole("cell", { name: "screen_view.screen_name" })).toBeVisible();
+
+    await nav(page, "Event types").click();
+    await page.getByLabel("User to add as owner").selectOption({ label: OWNER.name });
+    await page.getByRole("button", { name: "Add owner" }).click();
+    await expect(page.locator(".owner-list")).toContainText(OWNER.email);
 
     await nav(page, "Variables").click();
     await page.getByRole("button", { name: "New variable" }).first().click();
