@@ -17,7 +17,7 @@ export function Chart({ option, height = 260, label }: { option: EChartsOption; 
   useEffect(() => {
     let disposed = false;
     let cleanup = () => {};
-    void import("echarts").then((echarts) => {
+    void import("../lib/echarts").then(({ echarts }) => {
       if (disposed || !ref.current) return;
       const chart = echarts.init(ref.current, theme === "dark" ? "dark" : undefined, { renderer: "svg" });
       chart.setOption({ backgroundColor: "transparent", ...option });
