@@ -170,7 +170,7 @@ def test_a_scheduled_job_runs_and_the_next_tick_finds_nothing_due(
 ) -> None:
     make_config(context, project["id"])
     phases: list[str] = []
-    install_pipeline(monkeypatch, jobs.CATALOG_PIPELINE, lambda *a: phases.append("catalog") or {})
+    install_pipeline(monkeypatch, jobs.CATALOG_PIPELINE, lambda *a, **k: phases.append("catalog") or {})
 
     def collect(ctx: TriplContext, cid: uuid.UUID, control: JobControl, *, replay: bool) -> dict[str, Any]:
         phases.append(f"metrics replay={replay}")
@@ -206,7 +206,7 @@ def test_backoff_after_three_failed_scheduled_runs_and_reset_on_success(
     monkeypatch: pytest.MonkeyPatch, context: TriplContext, project: dict[str, Any]
 ) -> None:
     config = make_config(context, project["id"])
-    install_pipeline(monkeypatch, jobs.CATALOG_PIPELINE, lambda *a: {})
+    install_pipeline(monkeypatch, jobs.CATALOG_PIPELINE, lambda *a, **k: {})
     failing = True
 
     def collect(ctx: TriplContext, cid: uuid.UUID, control: JobControl, *, replay: bool) -> dict[str, Any]:
