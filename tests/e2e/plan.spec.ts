@@ -369,6 +369,8 @@ test.describe("tracking plan in the browser", () => {
     await shot(owner, "13-scans-volume");
 
     await nav(owner, "Events").click();
+    await expect(owner.getByRole("img", { name: "home_view volume over 7 days" })).toBeVisible();
+    await shot(owner, "17-events-with-volume");
     await owner.getByRole("link", { name: "home_view" }).click();
     await expect(owner.getByRole("img", { name: "Event volume by breakdown value" })).toBeVisible();
     await shot(owner, "14-event-volume");

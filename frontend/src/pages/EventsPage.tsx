@@ -4,6 +4,7 @@ import { Link, useParams, useSearchParams } from "react-router";
 import { api, errorMessage, unwrap, type EventItem, type EventStatus } from "../api/client";
 import { useCanEdit } from "../auth/session";
 import { StatusBadge } from "../components/Badge";
+import { Sparkline } from "../components/Sparkline";
 import { ConfirmDialog } from "../components/Dialog";
 import { EmptyState } from "../components/EmptyState";
 import { FormError } from "../components/Field";
@@ -42,6 +43,25 @@ export function EventsPage() {
     placeholderData: keepPreviousData,
   });
   const rows = useMemo(() => events.data?.items ?? [], [events.data]);
+  const rowIds = rows.map((r) => r.id);
+  // Seven days of volume for the visible page, in one request.
+  const volume = useQuery({
+    queryKey: ["window-metrics", slug, rowIds],
+    enabled: rowIds.length > 0,
+    staleTime: 60_000,
+    queryFn: () => {
+      const to = new Date();
+      const from = new Date(to.getTime() - 7 * 24 * 3600 * 1000);
+      return unwrap(
+        api.POST("/api/v1/projects/{slug}/events/window-metrics", {
+          params: { path: { slug } },
+          body: { event_ids: rowIds, time_from: from.toISOString(), time_to: to.toISOString() },
+        }),
+      );
+    },
+  });
+  const volumeById = new Map(volume.data?.map((v) => [v.event_id, v]));
+  const showVolume = volume.data?.some((v) => v.total_count > 0) ?? false;
   const total = events.data?.total ?? 0;
   const typeById = new Map(types.data?.map((t) => [t.id, t]));
   const userById = new Map(users.data?.map((u) => [u.id, u]));
@@ -292,6 +312,7 @@ export function EventsPage() {
                 <th>Status</th>
                 <th>Tags</th>
                 <th>Owner</th>
+                {showVolume && <th>Volume, 7 days</th>}
                 <th>Last seen</th>
               </tr>
             </thead>
@@ -313,6 +334,7 @@ export function EventsPage() {
                   dragging={dragId === e.id}
                   onDragStart={() => setDragId(e.id)}
                   onDrop={() => dropOn(e.id)}
+                  volume={showVolume ? (volumeById.get(e.id) ?? null) : undefined}
                 />
               ))}
             </tbody>
@@ -415,6 +437,7 @@ type RowProps = {
   dragging: boolean;
   onDragStart: () => void;
   onDrop: () => void;
+  volume?: { total_count: number; data: { count: number }[] } | null;
 };
 
 function EventRow(p: RowProps) {
@@ -483,6 +506,18 @@ function EventRow(p: RowProps) {
         </div>
       </td>
       <td className="small">{p.owner ?? <span className="muted">—</span>}</td>
+      {p.volume !== undefined && (
+        <td className="small nowrap">
+          {p.volume && p.volume.total_count > 0 ? (
+            <span className="volume-cell">
+              <Sparkline values={p.volume.data.map((d) => d.count)} label={`${e.name} volume over 7 days`} />
+              <span>{p.volume.total_count.toLocaleString()}</span>
+            </span>
+          ) : (
+            <span className="muted">0</span>
+          )}
+        </td>
+      )}
       <td className="small nowrap" title={e.last_seen_at ?? "Never seen in the warehouse"}>
         {relativeTime(e.last_seen_at)}
       </td>
