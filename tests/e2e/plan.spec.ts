@@ -368,6 +368,19 @@ test.describe("tracking plan in the browser", () => {
     await expect(owner.locator(".card .badge", { hasText: "completed" }).first()).toBeVisible({ timeout: 60_000 });
     await shot(owner, "13-scans-volume");
 
+    // A new scan's query is previewed in the warehouse before it is saved.
+    await owner.getByRole("button", { name: "New scan" }).click();
+    const scanDialog = owner.getByRole("dialog", { name: "New scan" });
+    await scanDialog.getByLabel("Name", { exact: true }).fill("Purchases only");
+    await scanDialog.getByLabel("Data source").selectOption({ index: 1 });
+    await scanDialog.getByLabel("Base query").fill("SELECT event_time, event_name, platform FROM events WHERE event_type = 'purchase'");
+    await scanDialog.getByRole("button", { name: "Preview query" }).click();
+    const previewTable = scanDialog.getByRole("table", { name: "Query preview" });
+    await expect(previewTable.getByRole("columnheader", { name: /platform/ })).toBeVisible({ timeout: 30_000 });
+    await expect(previewTable.locator("tbody tr")).toHaveCount(10);
+    await shot(owner, "13b-scan-preview");
+    await scanDialog.getByRole("button", { name: "Cancel" }).click();
+
     await nav(owner, "Events").click();
     await expect(owner.getByRole("img", { name: "home_view volume over 7 days" })).toBeVisible();
     await shot(owner, "17-events-with-volume");
@@ -378,9 +391,24 @@ test.describe("tracking plan in the browser", () => {
     await shot(owner, "15-event-volume-dark");
     await setTheme(owner, "light");
 
+    await nav(owner, "Events").click();
+    await owner.getByRole("searchbox", { name: "Search events" }).fill("logout_tap");
+    await expect(owner.getByText("1 event match the filters")).toBeVisible();
+    await owner.getByRole("checkbox", { name: "Select all events on this page" }).check();
+    await owner.getByRole("region", { name: "Bulk actions" }).getByRole("button", { name: "Delete" }).click();
+    await owner.getByRole("dialog", { name: "Delete events?" }).getByRole("button", { name: "Delete 1" }).click();
+    await expect(owner.getByText("Deleted 1 event")).toBeVisible();
+    await expect(owner.getByRole("heading", { name: "No events match these filters" })).toBeVisible();
+
     await nav(owner, "Data sources").click();
     await expect(owner.getByRole("cell", { name: /DuckDB/ })).toBeVisible();
     await shot(owner, "16-data-sources");
+
+    await owner.goto(`/p/${slug}/settings`);
+    await owner.getByRole("button", { name: "Delete project" }).click();
+    await owner.getByRole("dialog", { name: "Delete project?" }).getByRole("button", { name: "Delete project" }).click();
+    await expect(owner).toHaveURL(/\/$/);
+    await expect(owner.getByRole("link", { name: /Demo shop/ })).toHaveCount(0);
     await owner.close();
   });
 });
