@@ -31,7 +31,11 @@ const sessionMiddleware: Middleware = {
   },
 };
 
-export const api = createClient<paths>({ baseUrl: window.location.origin, credentials: "same-origin" });
+export const api = createClient<paths>({
+  baseUrl: window.location.origin,
+  credentials: "same-origin",
+  fetch: (request) => globalThis.fetch(request), // looked up per call, so tests can stand in for the server
+});
 api.use(sessionMiddleware);
 
 type ValidationItem = { loc: (string | number)[]; msg: string };

@@ -3,6 +3,7 @@ import { useState } from "react";
 import { Link, useNavigate } from "react-router";
 import { api, ApiError, unwrap, type Project } from "../api/client";
 import { useCanEdit } from "../auth/session";
+import { Badge } from "../components/Badge";
 import { Dialog } from "../components/Dialog";
 import { EmptyState } from "../components/EmptyState";
 import { Field, FormError } from "../components/Field";
@@ -87,6 +88,21 @@ function ProjectCard({ project }: { project: Project }) {
           </div>
         ))}
       </dl>
+      {s.latest_scan_job && (
+        <div className="small">
+          Last scan{" "}
+          <Badge tone={s.latest_scan_job.status === "completed" ? "success" : s.latest_scan_job.status === "failed" ? "danger" : "info"}>
+            {s.latest_scan_job.status}
+          </Badge>{" "}
+          <span className="muted">{relativeTime(s.latest_scan_job.completed_at ?? s.latest_scan_job.created_at)}</span>
+        </div>
+      )}
+      {s.latest_signal && (
+        <div className="small">
+          <Badge tone="warning">signal</Badge> {s.latest_signal.scope_name}: {s.latest_signal.actual_count} vs ~
+          {Math.round(s.latest_signal.expected_count)} expected
+        </div>
+      )}
       <div className="muted small">Updated {relativeTime(project.updated_at)}</div>
     </Link>
   );
