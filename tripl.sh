@@ -56,6 +56,11 @@ test_ui() {
         npx vitest run
         npm run --silent build
     )
+    if git rev-parse --git-dir >/dev/null 2>&1 && [ -n "$(git status --porcelain -- src/tripl/web)" ]; then
+        echo "tripl: the committed UI build (src/tripl/web) differs from the sources; commit the fresh build" >&2
+        git status --short -- src/tripl/web >&2
+        exit 1
+    fi
     TRIPL_E2E_PORT=$("$UV" run --frozen python -c \
         'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     TRIPL_E2E_DATA_DIR="$tmp/data"
