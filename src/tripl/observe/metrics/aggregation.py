@@ -31,6 +31,11 @@ class Scope(NamedTuple):
     event_type_id: uuid.UUID | None
     event_id: uuid.UUID | None
 
+    def __hash__(self) -> int:
+        # scope_ref alone tells scopes apart (a scan, type or event id) and a str caches its hash;
+        # hashing the uuids would cost two Python-level calls per counter update.
+        return hash(self.scope_ref)
+
 
 def total_scope(scan_config_id: uuid.UUID) -> Scope:
     return Scope(MetricScopeType.project_total, str(scan_config_id), None, None)
@@ -87,6 +92,9 @@ def identity_keys(identity: EventIdentity) -> list[str]:
     return keys
 
 
+_PLAIN = frozenset({str, type(None)})  # values that are their own rendering (render_value)
+
+
 class Resolver:
     def __init__(self, identity: EventIdentity, plan: PlanIndex) -> None:
         self.identity = identity
@@ -96,6 +104,10 @@ class Resolver:
 
     def name(self, values: Sequence[Any]) -> Named:
         """`values` are the raw values of `self.keys`, in that order."""
+        key = tuple(values)
+        named = self._cache.get(key)
+        if named is not None and all(type(v) in _PLAIN for v in key):
+            return named  # text values: the raw tuple is the rendered one (1 == True must not collide)
         key = tuple(render_value(v) for v in values)
         named = self._cache.get(key)
         if named is None:
@@ -139,19 +151,22 @@ def count_rows(
     """Rows are (bucket, identity values, app version or None, count) from the bucketed query."""
     out = ChunkCounts()
     total = total_scope(scan_config_id)
+    scopes_of: dict[int, tuple[Scope, ...]] = {}  # by id() of a Named the resolver keeps alive
+    version_texts: dict[Any, str | None] = {}
+    metrics, versions = out.metrics, out.versions
     for bucket, values, version, count in rows:
         named = resolver.name(values)
-        scopes = [total]
+        scopes = scopes_of.get(id(named))
+        if scopes is None:
+            scopes = scopes_of[id(named)] = _scopes(total, named)
         out.total[bucket] += count
         out.rows_scanned += count
-        if named.event_type_id is not None:
-            scopes.append(type_scope(named.event_type_id))
-        if named.event_id is not None and named.event_type_id is not None:
-            scopes.append(event_scope(named.event_id, named.event_type_id))
+        event_id = named.event_id
+        if event_id is not None and len(scopes) == 3:  # an event is only counted with its type
             out.matched[bucket] += count
-            newest = out.last_seen.get(named.event_id)
+            newest = out.last_seen.get(event_id)
             if count and (newest is None or bucket > newest):
-                out.last_seen[named.event_id] = bucket
+                out.last_seen[event_id] = bucket
         elif named.source_name is not None:
             seen = out.unmatched.get(named.source_name)
             if seen is None:
@@ -160,12 +175,31 @@ def count_rows(
                 seen.count += count
                 seen.first_bucket = min(seen.first_bucket, bucket)
                 seen.last_bucket = max(seen.last_bucket, bucket)
-        version_text = render_value(version)
+        version_text = _version_text(version_texts, version)
         for scope in scopes:
-            out.metrics[(scope, bucket)] += count
+            metrics[(scope, bucket)] += count
             if version_text:
-                out.versions[(scope, bucket, version_text[:MAX_VERSION_LENGTH])] += count
+                versions[(scope, bucket, version_text)] += count
     return out
+
+
+def _version_text(cache: dict[Any, str | None], version: Any) -> str | None:
+    if type(version) not in _PLAIN:
+        text = render_value(version)  # rare; keyed by value, True and 1 would share an entry
+        return text[:MAX_VERSION_LENGTH] if text else None
+    if version not in cache:
+        text = render_value(version)
+        cache[version] = text[:MAX_VERSION_LENGTH] if text else None
+    return cache[version]
+
+
+def _scopes(total: Scope, named: Named) -> tuple[Scope, ...]:
+    """The scopes a group's count lands on: the total, its type, its event (when known)."""
+    if named.event_type_id is None:
+        return (total,)
+    if named.event_id is None:
+        return (total, type_scope(named.event_type_id))
+    return (total, type_scope(named.event_type_id), event_scope(named.event_id, named.event_type_id))
 
 
 def fold_versions(
@@ -205,16 +239,34 @@ def count_breakdown(
     scan-level columns, to their event types."""
     out: Counter[BreakdownKey] = Counter()
     wanted = resolver.plan.own_breakdowns.get(column, frozenset())
+    scopes_of: dict[int, tuple[Scope, ...]] = {}  # by id() of a Named the resolver keeps alive
+    labels: dict[Any, str] = {}
     for bucket, values, value, is_other, count in rows:
         named = resolver.name(values)
-        label = value_label(value, is_other)
-        if named.event_type_id is None:
+        scopes = scopes_of.get(id(named))
+        if scopes is None:
+            scopes = ()
+            if named.event_type_id is not None:
+                if for_types:
+                    scopes += (type_scope(named.event_type_id),)
+                if named.event_id is not None and (for_all_events or named.event_id in wanted):
+                    scopes += (event_scope(named.event_id, named.event_type_id),)
+            scopes_of[id(named)] = scopes
+        if not scopes:
             continue
-        if for_types:
-            out[(type_scope(named.event_type_id), column, bucket, label, is_other)] += count
-        if named.event_id is not None and (for_all_events or named.event_id in wanted):
-            out[(event_scope(named.event_id, named.event_type_id), column, bucket, label, is_other)] += count
+        label = OTHER_VALUE if is_other else _label(labels, value)
+        for scope in scopes:
+            out[(scope, column, bucket, label, is_other)] += count
     return out
+
+
+def _label(cache: dict[Any, str], value: Any) -> str:
+    if type(value) not in _PLAIN:
+        return value_label(value, False)  # rare; keyed by value, True and 1 would share an entry
+    label = cache.get(value)
+    if label is None:
+        label = cache[value] = value_label(value, False)
+    return label
 
 
 def count_distribution(
@@ -230,13 +282,21 @@ def count_distribution(
     project level and, unless `for_types` is off, per event type."""
     out: Counter[BreakdownKey] = Counter()
     total = total_scope(scan_config_id)
+    labels: dict[Any, str] = {}
+    types: dict[str | None, Scope | None] = {}
     for bucket, values, value, is_other, count in rows:
-        label = value_label(value, is_other)
+        label = OTHER_VALUE if is_other else _label(labels, value)
         out[(total, column, bucket, label, is_other)] += count
+        if not for_types:
+            continue
         type_key = render_value(values[0]) if values else None
-        type_id = plan.type_for(type_key, has_type_column)
-        if for_types and type_id is not None:
-            out[(type_scope(type_id), column, bucket, label, is_other)] += count
+        if type_key in types:
+            scope = types[type_key]
+        else:
+            type_id = plan.type_for(type_key, has_type_column)
+            scope = types[type_key] = type_scope(type_id) if type_id is not None else None
+        if scope is not None:
+            out[(scope, column, bucket, label, is_other)] += count
     return out
 
 

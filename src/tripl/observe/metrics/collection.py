@@ -11,10 +11,11 @@ after every chunk; a cancel is honoured between chunks and keeps what was writte
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from operator import itemgetter
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -239,6 +240,24 @@ def _bucket(value: Any) -> datetime:
     return as_utc(datetime.fromisoformat(str(value)))
 
 
+class _Buckets(dict[Any, datetime]):
+    """Raw warehouse bucket value -> UTC datetime, converted once per distinct value."""
+
+    def __missing__(self, raw: Any) -> datetime:
+        converted = self[raw] = _bucket(raw)
+        return converted
+
+
+def _picker(positions: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """The values at `positions` of a row, as a tuple."""
+    if not positions:
+        return lambda row: ()
+    if len(positions) == 1:
+        only = positions[0]
+        return lambda row: (row[only],)
+    return cast(Callable[[Sequence[Any]], tuple[Any, ...]], itemgetter(*positions))
+
+
 def _collect_chunk(
     ctx: TriplContext,
     warehouse: Warehouse,
@@ -275,12 +294,14 @@ def _collect_chunk(
     idx = [at[column_alias(i)] for i in range(n)]
     version_at = at[column_alias(n)] if config.app_version_column else None
     resolver = agg.Resolver(plan.identity, plan.index)
+    buckets, identity = _Buckets(), _picker(idx)
+    bucket_at, count_at = at[BUCKET_ALIAS], at[COUNT_ALIAS]
     rows = (
         (
-            _bucket(r[at[BUCKET_ALIAS]]),
-            [r[i] for i in idx],
+            buckets[r[bucket_at]],
+            identity(r),
             r[version_at] if version_at is not None else None,
-            int(r[at[COUNT_ALIAS]]),
+            int(r[count_at]),
         )
         for r in result.rows
     )
@@ -357,7 +378,7 @@ def _top_values(
     column: str,
     top_n: int | None,
     window: ChunkWindow,
-) -> list[tuple[datetime, list[Any], Any, bool, int]]:
+) -> list[tuple[datetime, tuple[Any, ...], Any, bool, int]]:
     value_spec = ColumnSpec.parse(column, plan.identity.json_columns)
     sql = top_values_sql(
         base,
@@ -373,14 +394,10 @@ def _top_values(
     )
     result = _run(warehouse, sql, plan, f"breakdown '{column}'")
     at = {c.name: i for i, c in enumerate(result.columns)}
-    idx = [at[column_alias(i)] for i in range(len(scope_specs))]
+    buckets, scope = _Buckets(), _picker([at[column_alias(i)] for i in range(len(scope_specs))])
+    bucket_at, value_at, other_at = at[BUCKET_ALIAS], at[VALUE_ALIAS], at[OTHER_ALIAS]
+    count_at = at[COUNT_ALIAS]
     return [
-        (
-            _bucket(r[at[BUCKET_ALIAS]]),
-            [r[i] for i in idx],
-            r[at[VALUE_ALIAS]],
-            bool(r[at[OTHER_ALIAS]]),
-            int(r[at[COUNT_ALIAS]]),
-        )
+        (buckets[r[bucket_at]], scope(r), r[value_at], bool(r[other_at]), int(r[count_at]))
         for r in result.rows
     ]
