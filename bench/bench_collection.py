@@ -81,17 +81,31 @@ FROM (
 ) AS rows
 ORDER BY event_time
 """
-BARE_SQL = {
-    "duckdb": (
-        "SELECT date_trunc('hour', event_time) AS bucket, event_name, event_type, count(*) AS n"
-        " FROM events WHERE event_time >= ? AND event_time < ? GROUP BY ALL"
-    ),
-    "postgres": (
-        "SELECT date_bin('1 hour', event_time, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket,"
-        " event_name, event_type, count(*) AS n FROM events"
-        " WHERE event_time >= %s AND event_time < %s GROUP BY 1, 2, 3"
-    ),
+BUCKET_SQL = {
+    "duckdb": "date_trunc('hour', event_time)",
+    "postgres": "date_bin('1 hour', event_time, TIMESTAMPTZ '1970-01-01 00:00:00+00')",
 }
+PARAM = {"duckdb": "?", "postgres": "%s"}
+# The bare versions of the aggregations a collection needs, per mode. Plain: counts per (bucket,
+# event, type). With breakdowns, three queries: the counts also per app version, the platform per
+# event (a scan-level breakdown), the platform per event type (distribution drift).
+BARE_GROUPS: dict[str, list[tuple[str, ...]]] = {
+    "plain": [("event_name", "event_type")],
+    "breakdowns": [
+        ("event_name", "event_type", "app_version"),
+        ("event_name", "event_type", "platform"),
+        ("event_type", "platform"),
+    ],
+}
+
+
+def bare_sql(engine: str, columns: tuple[str, ...]) -> str:
+    keys = ", ".join(columns)
+    positions = ", ".join(str(i) for i in range(1, len(columns) + 2))
+    return (
+        f"SELECT {BUCKET_SQL[engine]} AS bucket, {keys}, count(*) AS n FROM events"
+        f" WHERE event_time >= {PARAM[engine]} AND event_time < {PARAM[engine]} GROUP BY {positions}"
+    )
 
 
 def peak_rss_mb() -> float:
@@ -126,12 +140,17 @@ def build_duckdb(path: Path, rows: int, start: datetime, end: datetime) -> float
     return time.perf_counter() - started
 
 
-def build_postgres(admin_url: str, rows: int, start: datetime, end: datetime) -> tuple[str, float]:
-    name = f"tripl_bench_{uuid.uuid4().hex[:10]}"
+def create_postgres_database(admin_url: str, prefix: str) -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
+    return name
+
+
+def build_postgres(admin_url: str, rows: int, start: datetime, end: datetime) -> tuple[str, float]:
+    name = create_postgres_database(admin_url, "tripl_bench")
     url = make_url(admin_url).set(database=name)
     engine = create_engine(url)
     started = time.perf_counter()
@@ -164,9 +183,17 @@ def drop_postgres(admin_url: str, name: str) -> None:
 # --- tripl side ---------------------------------------------------------------------------------
 
 
+METADATA_URL_ENV = "TRIPL_BENCH_METADATA_URL"  # set by the parent for its workers
+
+
 def bench_context(data_dir: Path) -> TriplContext:
     return build_context(
-        Settings(data_dir=data_dir, queue_url=f"sqlite:///{data_dir / 'queue.db'}", secret_key="bench")
+        Settings(
+            data_dir=data_dir,
+            database_url=os.environ.get(METADATA_URL_ENV) or None,
+            queue_url=f"sqlite:///{data_dir / 'queue.db'}",
+            secret_key="bench",
+        )
     )
 
 
@@ -254,24 +281,28 @@ def worker_run_job(data_dir: str, job_id: str) -> None:
                       "summary": {k: v for k, v in summary.items() if k != "details"}}))  # fmt: skip
 
 
-def worker_bare(engine: str, target: str, start: str, end: str) -> None:
+def worker_bare(engine: str, target: str, start: str, end: str, mode: str) -> None:
+    """Runs the mode's bare queries one after the other, fetching every row (as a collection does)."""
     time_from, time_to = datetime.fromisoformat(start), datetime.fromisoformat(end)
+    results: list[list[Any]] = []
     started = time.perf_counter()
     if engine == "duckdb":
         import duckdb
 
         with duckdb.connect(target, read_only=True) as con:
-            rows = con.execute(
-                BARE_SQL["duckdb"], [time_from.replace(tzinfo=None), time_to.replace(tzinfo=None)]
-            ).fetchall()
+            for columns in BARE_GROUPS[mode]:
+                params = [time_from.replace(tzinfo=None), time_to.replace(tzinfo=None)]
+                results.append(con.execute(bare_sql(engine, columns), params).fetchall())
     else:
         import psycopg
 
         with psycopg.connect(target) as con:
-            rows = con.execute(BARE_SQL["postgres"], (time_from, time_to)).fetchall()
+            for columns in BARE_GROUPS[mode]:
+                results.append(list(con.execute(bare_sql(engine, columns), (time_from, time_to)).fetchall()))
     seconds = time.perf_counter() - started
-    total = sum(int(r[3]) for r in rows)
-    print(json.dumps({"seconds": seconds, "rss_mb": peak_rss_mb(), "groups": len(rows), "rows": total}))
+    first, result_rows = results[0], sum(len(r) for r in results)
+    print(json.dumps({"seconds": seconds, "rss_mb": peak_rss_mb(), "groups": len(first),
+                      "rows": sum(int(r[-1]) for r in first), "result_rows": result_rows}))  # fmt: skip
 
 
 # --- report -------------------------------------------------------------------------------------
@@ -282,15 +313,20 @@ def measure_engine(
     rows: int, start: datetime, end: datetime,
 ) -> None:  # fmt: skip
     engine = source["db_type"].value
-    bare = in_worker("--bare", engine, bare_target, start.isoformat(), end.isoformat())
+    window_args = (start.isoformat(), end.isoformat())
+    bares = {mode: in_worker("--bare", engine, bare_target, *window_args, mode) for mode in BARE_GROUPS}
+    bare = bares["plain"]
     print(f"\n{label}: {rows:,} rows, {bare['groups']:,} (bucket, event, type) groups")
     if bare["rows"] != rows:
         print(f"  warning: the bare query counted {bare['rows']:,} rows")
     print(f"  {'run':22} {'wall s':>8} {'ratio':>6} {'rows/s':>12} {'peak RSS MB':>12}  status")
-    print(f"  {'bare GROUP BY':22} {bare['seconds']:8.2f} {1:6.2f} {rows / bare['seconds']:12,.0f} "
-          f"{bare['rss_mb']:12.0f}  ok")  # fmt: skip
+    for mode, name in (("plain", "bare GROUP BY"), ("breakdowns", "bare 3 GROUP BYs")):
+        bare = bares[mode]
+        print(f"  {name:22} {bare['seconds']:8.2f} {1:6.2f} {rows / bare['seconds']:12,.0f} "
+              f"{bare['rss_mb']:12.0f}  ok ({bare['result_rows']:,} result rows)")  # fmt: skip
     for breakdowns in (False, True):
         name = "collect+breakdowns" if breakdowns else "collect"
+        bare = bares["breakdowns" if breakdowns else "plain"]  # the ratio is against the same aggregations
         config_id = make_scan(ctx, source, breakdowns=breakdowns, label=f"{engine}-{name.replace('+', '-')}")
         catalog_job = new_job(ctx, config_id, ScanJobKind.catalog, None, None)
         catalog = in_worker("--run-job", str(data_dir), str(catalog_job))
@@ -321,7 +357,15 @@ def main() -> None:
     parser.add_argument("--pg-admin-url", default=os.environ.get("TRIPL_TEST_PG_ADMIN_URL", PG_ADMIN_URL))
     parser.add_argument("--skip-pg", action="store_true")
     parser.add_argument("--run-job", nargs=2, metavar=("DATA_DIR", "JOB_ID"), help=argparse.SUPPRESS)
-    parser.add_argument("--bare", nargs=4, metavar=("ENGINE", "TARGET", "FROM", "TO"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--metadata",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="tripl's own database: SQLite in the temporary data dir, or a fresh PostgreSQL database",
+    )
+    parser.add_argument(
+        "--bare", nargs=5, metavar=("ENGINE", "TARGET", "FROM", "TO", "MODE"), help=argparse.SUPPRESS
+    )
     parser.add_argument(
         "--build-duckdb", nargs=4, metavar=("PATH", "ROWS", "FROM", "TO"), help=argparse.SUPPRESS
     )
@@ -342,7 +386,13 @@ def main() -> None:
 
     start, end = window(args.days)
     print(f"metric collection benchmark: {args.days} days hourly ending {end.isoformat()}, "
-          f"{os.cpu_count()} CPUs")  # fmt: skip
+          f"{os.cpu_count()} CPUs, {args.metadata} metadata DB")  # fmt: skip
+    metadata_db = None
+    if args.metadata == "postgres":
+        metadata_db = create_postgres_database(args.pg_admin_url, "tripl_bench_meta")
+        os.environ[METADATA_URL_ENV] = (
+            make_url(args.pg_admin_url).set(database=metadata_db).render_as_string(hide_password=False)
+        )
     with tempfile.TemporaryDirectory(prefix="tripl-bench-") as tmp:
         data_dir = Path(tmp)
         ctx = bench_context(data_dir)
@@ -377,6 +427,8 @@ def main() -> None:
                     drop_postgres(args.pg_admin_url, pg_name)
         finally:
             ctx.close()
+            if metadata_db is not None:
+                drop_postgres(args.pg_admin_url, metadata_db)
 
 
 if __name__ == "__main__":
