@@ -12,6 +12,12 @@ type Props = {
 /** A modal on the native <dialog>: focus trap, Escape to close and inert background for free. */
 export function Dialog({ open, title, onClose, children, footer, wide }: Props) {
   const ref = useRef<HTMLDialogElement>(null);
+  // Give focus back to whatever opened the dialog once it goes away.
+  useEffect(() => {
+    if (!open) return;
+    const opener = document.activeElement as HTMLElement | null;
+    return () => opener?.focus?.();
+  }, [open]);
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;

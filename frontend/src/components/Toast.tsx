@@ -1,12 +1,21 @@
-import { createContext, useCallback, useContext, useState, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from "react";
 
 type Toast = { id: number; message: string; kind: "success" | "error" | "info" };
 type Notify = (message: string, kind?: Toast["kind"]) => void;
 
 const ToastContext = createContext<Notify>(() => {});
+const CAN_POPOVER = typeof HTMLElement !== "undefined" && typeof HTMLElement.prototype.showPopover === "function";
 
 export function ToastProvider({ children }: { children: ReactNode }) {
   const [toasts, setToasts] = useState<Toast[]>([]);
+  const stack = useRef<HTMLDivElement>(null);
+  // In the top layer (a manual popover), so messages stay visible above an open modal dialog.
+  useEffect(() => {
+    const el = stack.current;
+    if (!el?.showPopover) return;
+    el.hidePopover();
+    if (toasts.length) el.showPopover();
+  }, [toasts]);
   const notify = useCallback<Notify>((message, kind = "success") => {
     const id = Date.now() + Math.random();
     setToasts((list) => [...list.slice(-2), { id, message, kind }]);
@@ -15,7 +24,7 @@ export function ToastProvider({ children }: { children: ReactNode }) {
   return (
     <ToastContext.Provider value={notify}>
       {children}
-      <div className="toasts" role="status" aria-live="polite">
+      <div ref={stack} popover={CAN_POPOVER ? "manual" : undefined} className="toasts" role="status" aria-live="polite">
         {toasts.map((t) => (
           <div key={t.id} className={`toast toast-${t.kind}`}>
             <span>{t.message}</span>
