@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from tripl.core.deps import DbSession
 from tripl.core.schemas import UtcDatetime
@@ -32,8 +31,12 @@ From = Annotated[UtcDatetime | None, Query(alias="from", description="Window sta
 To = Annotated[UtcDatetime | None, Query(alias="to", description="Window end (default: now)")]
 
 
-def _window(time_from: datetime | None, time_to: datetime | None) -> service.Window:
+def _window(time_from: From = None, time_to: To = None) -> service.Window:
     return service.resolve_window(time_from, time_to)
+
+
+# The `from`/`to` query pair every series read takes, resolved to a window (default: last 7 days).
+WindowQuery = Annotated[service.Window, Depends(_window)]
 
 
 @router.get("/events-metrics", response_model=EventMetricsResponse, summary="Get Events Metrics")
@@ -41,15 +44,14 @@ def get_events_metrics(
     project: ProjectDep,
     db: DbSession,
     _: Viewer,
+    window: WindowQuery,
     event_type_id: uuid.UUID | None = None,
     search: str | None = None,
     tag: str | None = None,
     status: Annotated[list[EventStatus] | None, Query(description="Repeat the key for several")] = None,
-    time_from: From = None,
-    time_to: To = None,
 ) -> EventMetricsResponse:
     f = EventFilter(event_type_id=event_type_id, search=search, statuses=status, tag=tag)
-    return service.events_metrics(db, project, f, _window(time_from, time_to))
+    return service.events_metrics(db, project, f, window)
 
 
 @router.post(
@@ -89,11 +91,10 @@ def get_project_total_metrics(
     project: ProjectDep,
     db: DbSession,
     _: Viewer,
+    window: WindowQuery,
     scan_config_id: uuid.UUID | None = None,
-    time_from: From = None,
-    time_to: To = None,
 ) -> EventMetricsResponse:
-    return service.project_total_metrics(db, project, scan_config_id, _window(time_from, time_to))
+    return service.project_total_metrics(db, project, scan_config_id, window)
 
 
 @router.get("/events/{event_id}/metrics", response_model=EventMetricsResponse, summary="Get Event Metrics")
@@ -102,10 +103,9 @@ def get_event_metrics(
     project: ProjectDep,
     db: DbSession,
     _: Viewer,
-    time_from: From = None,
-    time_to: To = None,
+    window: WindowQuery,
 ) -> EventMetricsResponse:
-    return service.event_metrics(db, project, event_id, _window(time_from, time_to))
+    return service.event_metrics(db, project, event_id, window)
 
 
 @router.get(
@@ -118,13 +118,12 @@ def get_event_metric_breakdowns(
     project: ProjectDep,
     db: DbSession,
     _: Viewer,
+    window: WindowQuery,
     column: Annotated[
         str | None, Query(description="Breakdown column; the first configured by default")
     ] = None,
-    time_from: From = None,
-    time_to: To = None,
 ) -> EventMetricBreakdownsResponse:
-    return service.event_breakdowns(db, project, event_id, column, _window(time_from, time_to))
+    return service.event_breakdowns(db, project, event_id, column, window)
 
 
 @router.get(
@@ -137,10 +136,9 @@ def get_event_type_metrics(
     project: ProjectDep,
     db: DbSession,
     _: Viewer,
-    time_from: From = None,
-    time_to: To = None,
+    window: WindowQuery,
 ) -> EventMetricsResponse:
-    return service.event_type_metrics(db, project, event_type_id, _window(time_from, time_to))
+    return service.event_type_metrics(db, project, event_type_id, window)
 
 
 @router.get(
@@ -153,13 +151,12 @@ def get_breakdown_timeline(
     project: ProjectDep,
     db: DbSession,
     _: Viewer,
+    window: WindowQuery,
     scope_type: str,
     scope_ref: str,
     breakdown_column: str,
     breakdown_value: str,
     is_other: bool = False,
-    time_from: From = None,
-    time_to: To = None,
 ) -> BreakdownTimelineResponse:
     return service.breakdown_timeline(
         db,
@@ -170,7 +167,7 @@ def get_breakdown_timeline(
         breakdown_column,
         breakdown_value,
         is_other,
-        _window(time_from, time_to),
+        window,
     )
 
 
@@ -186,12 +183,9 @@ def get_seasonality_heatmap(
     _: Viewer,
     scope_type: str,
     scope_ref: str,
-    time_from: From = None,
-    time_to: To = None,
+    window: WindowQuery,
 ) -> SeasonalityHeatmapResponse:
-    return scan_series.heatmap(
-        db, project, scan_config_id, scope_type, scope_ref, _window(time_from, time_to)
-    )
+    return scan_series.heatmap(db, project, scan_config_id, scope_type, scope_ref, window)
 
 
 @router.get(
@@ -204,12 +198,10 @@ def get_app_version_series(
     project: ProjectDep,
     db: DbSession,
     _: Viewer,
+    window: WindowQuery,
     scope_type: str = "project_total",
     scope_ref: str | None = None,
-    time_from: From = None,
-    time_to: To = None,
 ) -> AppVersionSeriesResponse:
-    window = _window(time_from, time_to)
     return scan_series.app_versions(db, project, scan_config_id, scope_type, scope_ref, window)
 
 
@@ -223,7 +215,6 @@ def get_app_version_adoption(
     project: ProjectDep,
     db: DbSession,
     _: Viewer,
-    time_from: From = None,
-    time_to: To = None,
+    window: WindowQuery,
 ) -> AppVersionAdoptionResponse:
-    return scan_series.version_adoption(db, project, scan_config_id, _window(time_from, time_to))
+    return scan_series.version_adoption(db, project, scan_config_id, window)
