@@ -381,6 +381,12 @@ test.describe("tracking plan in the browser", () => {
     await shot(owner, "13b-scan-preview");
     await scanDialog.getByRole("button", { name: "Cancel" }).click();
 
+    await owner.getByRole("button", { name: "Edit", exact: true }).first().click();
+    const editDialog = owner.getByRole("dialog", { name: /Edit scan/ });
+    await editDialog.getByLabel("Name", { exact: true }).fill("Shop events, hourly");
+    await editDialog.getByRole("button", { name: "Save scan" }).click();
+    await expect(owner.getByRole("heading", { name: "Shop events, hourly" })).toBeVisible();
+
     await nav(owner, "Events").click();
     await expect(owner.getByRole("img", { name: "home_view volume over 7 days" })).toBeVisible();
     await shot(owner, "17-events-with-volume");

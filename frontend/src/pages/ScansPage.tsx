@@ -63,6 +63,7 @@ function ScanCard({ slug, scan, isOwner }: { slug: string; scan: Scan; isOwner: 
   const client = useQueryClient();
   const notify = useToast();
   const [deleting, setDeleting] = useState(false);
+  const [editing, setEditing] = useState(false);
   const path = { path: { slug, scan_id: scan.id } };
   const jobs = useQuery({
     queryKey: ["scan-jobs", slug, scan.id],
@@ -119,7 +120,10 @@ function ScanCard({ slug, scan, isOwner }: { slug: string; scan: Scan; isOwner: 
               </button>
             ))}
           {isOwner && (
-            <button type="button" className="btn btn-danger-outline" onClick={() => setDeleting(true)}>Delete</button>
+            <>
+              <button type="button" className="btn" onClick={() => setEditing(true)}>Edit</button>
+              <button type="button" className="btn btn-danger-outline" onClick={() => setDeleting(true)}>Delete</button>
+            </>
           )}
         </div>
       </div>
@@ -148,6 +152,7 @@ function ScanCard({ slug, scan, isOwner }: { slug: string; scan: Scan; isOwner: 
           </tbody>
         </table>
       )}
+      {editing && <ScanDialog slug={slug} scan={scan} onClose={() => setEditing(false)} />}
       <ConfirmDialog
         open={deleting}
         title="Delete scan?"
@@ -185,20 +190,20 @@ function JobProgress({ job }: { job: Job }) {
   );
 }
 
-function ScanDialog({ slug, onClose }: { slug: string; onClose: () => void }) {
+function ScanDialog({ slug, scan, onClose }: { slug: string; scan?: Scan; onClose: () => void }) {
   const client = useQueryClient();
   const notify = useToast();
   const types = useEventTypes(slug);
   const sources = useQuery({ queryKey: ["data-sources"], queryFn: () => unwrap(api.GET("/api/v1/data-sources")) });
   const [form, setForm] = useState({
-    name: "",
-    data_source_id: "",
-    base_query: "SELECT * FROM events",
-    time_column: "",
-    event_type_column: "",
-    event_type_id: "",
-    event_name_format: "",
-    interval: "" as "" | Schemas["ScanInterval"],
+    name: scan?.name ?? "",
+    data_source_id: scan?.data_source_id ?? "",
+    base_query: scan?.base_query ?? "SELECT * FROM events",
+    time_column: scan?.time_column ?? "",
+    event_type_column: scan?.event_type_column ?? "",
+    event_type_id: scan?.event_type_id ?? "",
+    event_name_format: scan?.event_name_format ?? "",
+    interval: (scan?.interval ?? "") as "" | Schemas["ScanInterval"],
   });
   const set = (key: keyof typeof form, value: string) => setForm((f) => ({ ...f, [key]: value }));
   const [previewId, setPreviewId] = useState<string | null>(null);
@@ -219,24 +224,27 @@ function ScanDialog({ slug, onClose }: { slug: string; onClose: () => void }) {
     refetchInterval: (q) => (q.state.data && ACTIVE.includes(q.state.data.status) ? 700 : false),
   });
   const save = useMutation({
-    mutationFn: () =>
-      unwrap(
-        api.POST("/api/v1/projects/{slug}/scans", {
-          params: { path: { slug } },
-          body: {
-            name: form.name,
-            data_source_id: form.data_source_id,
-            base_query: form.base_query,
-            time_column: form.time_column || null,
-            event_type_column: form.event_type_column || null,
-            event_type_id: form.event_type_id || null,
-            event_name_format: form.event_name_format || null,
-            interval: form.interval || null,
-          },
-        }),
-      ),
-    onSuccess: (scan) => {
-      notify(`Scan “${scan.name}” created`);
+    mutationFn: () => {
+      const body = {
+        name: form.name,
+        base_query: form.base_query,
+        time_column: form.time_column || null,
+        event_type_column: form.event_type_column || null,
+        event_type_id: form.event_type_id || null,
+        event_name_format: form.event_name_format || null,
+        interval: form.interval || null,
+      };
+      return scan
+        ? unwrap(api.PATCH("/api/v1/projects/{slug}/scans/{scan_id}", { params: { path: { slug, scan_id: scan.id } }, body }))
+        : unwrap(
+            api.POST("/api/v1/projects/{slug}/scans", {
+              params: { path: { slug } },
+              body: { ...body, data_source_id: form.data_source_id },
+            }),
+          );
+    },
+    onSuccess: (saved) => {
+      notify(scan ? `Scan “${saved.name}” saved` : `Scan “${saved.name}” created`);
       client.invalidateQueries({ queryKey: ["scans", slug] });
       onClose();
     },
@@ -251,7 +259,7 @@ function ScanDialog({ slug, onClose }: { slug: string; onClose: () => void }) {
     <Dialog
       open
       wide
-      title="New scan"
+      title={scan ? `Edit scan ${scan.name}` : "New scan"}
       onClose={onClose}
       footer={
         <>
@@ -259,7 +267,7 @@ function ScanDialog({ slug, onClose }: { slug: string; onClose: () => void }) {
           <button type="button" className="btn" disabled={!form.data_source_id || Boolean(previewing)} onClick={() => startPreview.mutate()}>
             {previewing ? "Previewing…" : "Preview query"}
           </button>
-          <button type="submit" form="scan-form" className="btn btn-primary" disabled={save.isPending}>Create scan</button>
+          <button type="submit" form="scan-form" className="btn btn-primary" disabled={save.isPending}>{scan ? "Save scan" : "Create scan"}</button>
         </>
       }
     >
@@ -268,7 +276,7 @@ function ScanDialog({ slug, onClose }: { slug: string; onClose: () => void }) {
           <input required autoFocus value={form.name} onChange={(e) => set("name", e.target.value)} />
         </Field>
         <Field label="Data source" error={errors.data_source_id}>
-          <select required value={form.data_source_id} onChange={(e) => set("data_source_id", e.target.value)}>
+          <select required disabled={Boolean(scan)} value={form.data_source_id} onChange={(e) => set("data_source_id", e.target.value)}>
             <option value="">Choose…</option>
             {sources.data?.map((s) => <option key={s.id} value={s.id}>{s.name}</option>)}
           </select>
