@@ -150,19 +150,21 @@ def count_rows(
 ) -> ChunkCounts:
     """Rows are (bucket, identity values, app version or None, count) from the bucketed query."""
     out = ChunkCounts()
-    total = total_scope(scan_config_id)
-    scopes_of: dict[int, tuple[Scope, ...]] = {}  # by id() of a Named the resolver keeps alive
+    scopes = _ScopeIndex(total_scope(scan_config_id))
+    targets: dict[int, tuple[int, ...]] = {}  # by id() of a Named the resolver keeps alive
     version_texts: dict[Any, str | None] = {}
-    metrics, versions = out.metrics, out.versions
+    # Keyed by scope number while counting: int and datetime hash in C, a Scope's hash does not.
+    metrics: dict[tuple[int, datetime], int] = {}
+    versions: dict[tuple[int, datetime, str], int] = {}
     for bucket, values, version, count in rows:
         named = resolver.name(values)
-        scopes = scopes_of.get(id(named))
-        if scopes is None:
-            scopes = scopes_of[id(named)] = _scopes(total, named)
+        target = targets.get(id(named))
+        if target is None:
+            target = targets[id(named)] = scopes.of(named)
         out.total[bucket] += count
         out.rows_scanned += count
         event_id = named.event_id
-        if event_id is not None and len(scopes) == 3:  # an event is only counted with its type
+        if event_id is not None and len(target) == 3:  # an event is only counted with its type
             out.matched[bucket] += count
             newest = out.last_seen.get(event_id)
             if count and (newest is None or bucket > newest):
@@ -176,11 +178,42 @@ def count_rows(
                 seen.first_bucket = min(seen.first_bucket, bucket)
                 seen.last_bucket = max(seen.last_bucket, bucket)
         version_text = _version_text(version_texts, version)
-        for scope in scopes:
-            metrics[(scope, bucket)] += count
+        for scope in target:
+            key = (scope, bucket)
+            metrics[key] = metrics.get(key, 0) + count
             if version_text:
-                versions[(scope, bucket, version_text)] += count
+                version_key = (scope, bucket, version_text)
+                versions[version_key] = versions.get(version_key, 0) + count
+    listed = scopes.listed
+    out.metrics = Counter({(listed[scope], bucket): count for (scope, bucket), count in metrics.items()})
+    out.versions = Counter(
+        {(listed[scope], bucket, version): count for (scope, bucket, version), count in versions.items()}
+    )
     return out
+
+
+class _ScopeIndex:
+    """Numbers the scopes of one chunk; `of` gives the scopes a named group's count lands on."""
+
+    def __init__(self, total: Scope) -> None:
+        self.listed: list[Scope] = [total]
+        self._numbers: dict[str, int] = {total.scope_ref: 0}
+
+    def number(self, scope: Scope) -> int:
+        number = self._numbers.get(scope.scope_ref)
+        if number is None:
+            number = self._numbers[scope.scope_ref] = len(self.listed)
+            self.listed.append(scope)
+        return number
+
+    def of(self, named: Named) -> tuple[int, ...]:
+        """The total, the group's type and its event (when known)."""
+        if named.event_type_id is None:
+            return (0,)
+        by_type = self.number(type_scope(named.event_type_id))
+        if named.event_id is None:
+            return (0, by_type)
+        return (0, by_type, self.number(event_scope(named.event_id, named.event_type_id)))
 
 
 def _version_text(cache: dict[Any, str | None], version: Any) -> str | None:
@@ -193,15 +226,6 @@ def _version_text(cache: dict[Any, str | None], version: Any) -> str | None:
     return cache[version]
 
 
-def _scopes(total: Scope, named: Named) -> tuple[Scope, ...]:
-    """The scopes a group's count lands on: the total, its type, its event (when known)."""
-    if named.event_type_id is None:
-        return (total,)
-    if named.event_id is None:
-        return (total, type_scope(named.event_type_id))
-    return (total, type_scope(named.event_type_id), event_scope(named.event_id, named.event_type_id))
-
-
 def fold_versions(
     versions: Counter[tuple[Scope, datetime, str]], keep: int
 ) -> Counter[tuple[Scope, datetime, str, bool]]:
@@ -210,9 +234,10 @@ def fold_versions(
     folded: Counter[tuple[Scope, datetime, str, bool]] = Counter()
     for (scope, bucket, version), count in versions.items():
         if version in kept:
-            folded[(scope, bucket, version, False)] += count
+            folded[(scope, bucket, version, False)] = count  # (scope, bucket, version) is unique
         else:
-            folded[(scope, bucket, OTHER_VERSION, True)] += count
+            other = (scope, bucket, OTHER_VERSION, True)
+            folded[other] = folded.get(other, 0) + count
     return folded
 
 
@@ -256,7 +281,8 @@ def count_breakdown(
             continue
         label = OTHER_VALUE if is_other else _label(labels, value)
         for scope in scopes:
-            out[(scope, column, bucket, label, is_other)] += count
+            key = (scope, column, bucket, label, is_other)
+            out[key] = out.get(key, 0) + count
     return out
 
 
