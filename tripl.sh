@@ -66,7 +66,6 @@ test_ui() {
     TRIPL_E2E_DATA_DIR="$tmp/data"
     TRIPL_E2E_SERVER="$(pwd)/.venv/bin/tripl-server"
     export TRIPL_E2E_PORT TRIPL_E2E_DATA_DIR TRIPL_E2E_SERVER
-    TRIPL_DATA_DIR="$TRIPL_E2E_DATA_DIR" "$UV" run --frozen python frontend/scripts/e2e_database.py
     (cd frontend && npm run --silent e2e)
     rm -rf "$tmp"
     trap - EXIT

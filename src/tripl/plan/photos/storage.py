@@ -182,8 +182,8 @@ class GcsPhotoStorage:
 
 
 def make_gcs_client(settings: Settings) -> Any:
+    import google.cloud.storage as storage
     from google.auth.credentials import AnonymousCredentials
-    from google.cloud import storage
 
     options = {"api_endpoint": settings.gcs_endpoint} if settings.gcs_endpoint else None
     if settings.gcs_credentials_file:
