@@ -48,26 +48,26 @@ def write_chunk(
                 )
             )
         writer = _BulkWriter(db, scan_id)
-        scope, bucket = writer.scope, writer.bucket
+        scope, bucket = writer.scopes, writer.buckets
         writer.insert(
             MetricPoint,
             ("bucket", "count"),
-            [(*scope(s), bucket(b), c) for (s, b), c in counts.metrics.items()],
+            [(*scope[s], bucket[b], c) for (s, b), c in counts.metrics.items()],
         )
         writer.insert(
             AppVersionPoint,
             ("bucket", "count", "version", "is_other"),
-            [(*scope(s), bucket(b), c, v, o) for (s, b, v, o), c in versions.items()],
+            [(*scope[s], bucket[b], c, v, o) for (s, b, v, o), c in versions.items()],
         )
         writer.insert(
             BreakdownPoint,
             ("bucket", "count", "column", "value", "is_other"),
-            [(*scope(s), bucket(b), c, col, v, o) for (s, col, b, v, o), c in breakdowns.items()],
+            [(*scope[s], bucket[b], c, col, v, o) for (s, col, b, v, o), c in breakdowns.items()],
         )
         writer.insert(
             CoveragePoint,
             ("scan_config_id", "bucket", "total_count", "matched_count"),
-            [(writer.scan_ref, bucket(b), t, counts.matched[b]) for b, t in counts.total.items()],
+            [(writer.scan_ref, bucket[b], t, counts.matched[b]) for b, t in counts.total.items()],
             scoped=False,
         )
         _touch_last_seen(db, counts.last_seen)
@@ -90,26 +90,17 @@ class _BulkWriter:
         self._time = _processor(UTCDateTime(), self.dialect)
         self._enum = _processor(MetricPoint.__table__.c.scope_type.type, self.dialect)
         self.scan_ref = self._uuid(scan_id)
-        self._scopes: dict[agg.Scope, tuple[Any, ...]] = {}
-        self._buckets: dict[datetime, Any] = {}
+        self.scopes = _Converted(self._scope_columns)  # Scope -> its five column values
+        self.buckets = _Converted(self._time)
 
-    def scope(self, scope: agg.Scope) -> tuple[Any, ...]:
-        converted = self._scopes.get(scope)
-        if converted is None:
-            converted = self._scopes[scope] = (
-                self.scan_ref,
-                self._enum(scope.scope_type),
-                scope.scope_ref,
-                self._uuid(scope.event_type_id),
-                self._uuid(scope.event_id),
-            )
-        return converted
-
-    def bucket(self, bucket: datetime) -> Any:
-        converted = self._buckets.get(bucket)
-        if converted is None:
-            converted = self._buckets[bucket] = self._time(bucket)
-        return converted
+    def _scope_columns(self, scope: agg.Scope) -> tuple[Any, ...]:
+        return (
+            self.scan_ref,
+            self._enum(scope.scope_type),
+            scope.scope_ref,
+            self._uuid(scope.event_type_id),
+            self._uuid(scope.event_id),
+        )
 
     def insert(
         self, model: type[Any], columns: tuple[str, ...], rows: list[tuple[Any, ...]], *, scoped: bool = True
@@ -141,6 +132,18 @@ class _BulkWriter:
             cursor.executemany(sql, [(row_id, *row) for row_id, row in zip(ids, rows, strict=True)])
         finally:
             cursor.close()
+
+
+class _Converted(dict[Any, Any]):
+    """value -> its converted form, converted once per distinct value."""
+
+    def __init__(self, convert: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self._convert = convert
+
+    def __missing__(self, value: Any) -> Any:
+        converted = self[value] = self._convert(value)
+        return converted
 
 
 def _processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any]:
