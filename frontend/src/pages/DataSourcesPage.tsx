@@ -9,7 +9,9 @@ import { Field, FormError } from "../components/Field";
 import { PageHeader } from "../components/Layout";
 import { Table } from "../components/Table";
 import { useToast } from "../components/Toast";
-import { relativeTime } from "../lib/format";
+import { formatDateTime, relativeTime } from "../lib/format";
+import { HEALTH_TONES, sourceHealth } from "../lib/observe";
+import { DataSourceDetailsDialog } from "./DataSourceDetails";
 
 type Source = Schemas["DataSourceResponse"];
 type DbType = Schemas["DBType"];
@@ -28,6 +30,8 @@ export function DataSourcesPage() {
   const notify = useToast();
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<Source | null>(null);
+  const [editing, setEditing] = useState<Source | null>(null);
+  const [opened, setOpened] = useState<Source | null>(null);
   const sources = useQuery({ queryKey: ["data-sources"], queryFn: () => unwrap(api.GET("/api/v1/data-sources")) });
   const test = useMutation({
     mutationFn: (s: Source) => unwrap(api.POST("/api/v1/data-sources/{ds_id}/test", { params: { path: { ds_id: s.id } } })),
@@ -62,21 +66,40 @@ export function DataSourcesPage() {
           rows={sources.data}
           rowKey={(s) => s.id}
           columns={[
-            { key: "name", header: "Name", render: (s) => <strong>{s.name}</strong> },
+            {
+              key: "name",
+              header: "Name",
+              render: (s) => (
+                <button type="button" className="link-button" onClick={() => setOpened(s)}>
+                  <strong>{s.name}</strong>
+                </button>
+              ),
+            },
             { key: "type", header: "Type", render: (s) => <Badge tone="outline">{TYPES.find((t) => t.value === s.db_type)?.label ?? s.db_type}</Badge> },
             { key: "where", header: "Location", render: (s) => <code className="small">{s.host}{s.port ? `:${s.port}` : ""}/{s.database_name}</code> },
             {
               key: "test",
-              header: "Connection",
-              render: (s) =>
-                s.last_test_status ? (
-                  <span title={s.last_test_message ?? ""}>
-                    <Badge tone={s.last_test_status === "success" ? "success" : "danger"}>{s.last_test_status === "success" ? "ok" : "failed"}</Badge>{" "}
-                    <span className="muted small">{relativeTime(s.last_test_at)}</span>
+              header: "Health",
+              render: (s) => {
+                const health = sourceHealth(s);
+                const when = s.last_test_at ? `last tested ${relativeTime(s.last_test_at)} (${formatDateTime(s.last_test_at)})` : "never tested";
+                return (
+                  <span title={[when, s.last_test_message].filter(Boolean).join(": ")}>
+                    <Badge tone={HEALTH_TONES[health]}>{health}</Badge>{" "}
+                    <span className="muted small">{s.last_test_at ? relativeTime(s.last_test_at) : "test the connection"}</span>
                   </span>
-                ) : (
-                  <span className="muted small">not tested</span>
-                ),
+                );
+              },
+            },
+            {
+              key: "secrets",
+              header: "Credentials",
+              render: (s) => (
+                <span className="small">
+                  {s.password_set ? <Badge tone="outline">password stored</Badge> : <span className="muted">no password</span>}
+                  {s.secret_params_set?.map((k) => <Badge key={k} tone="outline">{k} stored</Badge>)}
+                </span>
+              ),
             },
             ...(isOwner
               ? [{
@@ -88,6 +111,7 @@ export function DataSourcesPage() {
                       <button type="button" className="btn btn-ghost btn-xs" disabled={test.isPending} onClick={() => test.mutate(s)}>
                         {test.isPending && test.variables?.id === s.id ? "Testing…" : "Test"}
                       </button>
+                      <button type="button" className="btn btn-ghost btn-xs" onClick={() => setEditing(s)}>Edit</button>
                       <button type="button" className="btn btn-ghost btn-xs danger-text" onClick={() => setDeleting(s)}>Delete</button>
                     </>
                   ),
@@ -97,6 +121,8 @@ export function DataSourcesPage() {
         />
       )}
       {creating && <DataSourceDialog onClose={() => setCreating(false)} />}
+      {editing && <DataSourceDialog source={editing} onClose={() => setEditing(null)} />}
+      {opened && <DataSourceDetailsDialog source={opened} onClose={() => setOpened(null)} />}
       <ConfirmDialog
         open={deleting !== null}
         title="Delete data source?"
@@ -115,19 +141,41 @@ export function DataSourcesPage() {
   );
 }
 
-function DataSourceDialog({ onClose }: { onClose: () => void }) {
+/** Create, or edit (PATCH) with an empty password meaning "keep the stored one". */
+function DataSourceDialog({ source, onClose }: { source?: Source; onClose: () => void }) {
   const client = useQueryClient();
   const notify = useToast();
-  const [form, setForm] = useState({ name: "", db_type: "postgres" as DbType, host: "", port: "5432", database_name: "", username: "", password: "" });
+  const [form, setForm] = useState({
+    name: source?.name ?? "",
+    db_type: source?.db_type ?? ("postgres" as DbType),
+    host: source?.host ?? "",
+    port: String(source?.port ?? 5432),
+    database_name: source?.database_name ?? "",
+    username: source?.username ?? "",
+    password: "",
+    timeout_seconds: source?.timeout_seconds ? String(source.timeout_seconds) : "",
+  });
   const set = (key: keyof typeof form, value: string) => setForm((f) => ({ ...f, [key]: value }));
   const type = TYPES.find((t) => t.value === form.db_type)!;
   const save = useMutation({
-    mutationFn: () =>
-      unwrap(
-        api.POST("/api/v1/data-sources", {
-          body: { ...form, port: Number(form.port) || 0 },
+    mutationFn: () => {
+      const common = {
+        name: form.name,
+        db_type: form.db_type,
+        host: form.host,
+        port: Number(form.port) || 0,
+        database_name: form.database_name,
+        username: form.username,
+        timeout_seconds: form.timeout_seconds.trim() ? Number(form.timeout_seconds) : null,
+      };
+      if (!source) return unwrap(api.POST("/api/v1/data-sources", { body: { ...common, password: form.password } }));
+      return unwrap(
+        api.PATCH("/api/v1/data-sources/{ds_id}", {
+          params: { path: { ds_id: source.id } },
+          body: { ...common, password: form.password === "" ? null : form.password },
         }),
-      ),
+      );
+    },
     onSuccess: (s) => {
       notify(`Data source “${s.name}” saved`);
       client.invalidateQueries({ queryKey: ["data-sources"] });
@@ -135,11 +183,14 @@ function DataSourceDialog({ onClose }: { onClose: () => void }) {
     },
   });
   const errors = save.error instanceof ApiError ? save.error.fields : {};
+  const passwordHint = source?.password_set
+    ? "A password is stored. Leave empty to keep it; type a new one to replace it."
+    : "Stored encrypted; never shown again.";
   return (
     <Dialog
       open
       wide
-      title="New data source"
+      title={source ? `Edit data source ${source.name}` : "New data source"}
       onClose={onClose}
       footer={
         <>
@@ -175,11 +226,23 @@ function DataSourceDialog({ onClose }: { onClose: () => void }) {
         <Field label="Username" error={errors.username}>
           <input autoComplete="off" value={form.username} onChange={(e) => set("username", e.target.value)} />
         </Field>
-        <div className="span-2">
-          <Field label="Password" hint="Stored encrypted; never shown again." error={errors.password}>
-            <input type="password" autoComplete="new-password" value={form.password} onChange={(e) => set("password", e.target.value)} />
-          </Field>
-        </div>
+        <Field label="Password" hint={passwordHint} error={errors.password}>
+          <input
+            type="password"
+            autoComplete="new-password"
+            placeholder={source?.password_set ? "•••••• stored" : ""}
+            value={form.password}
+            onChange={(e) => set("password", e.target.value)}
+          />
+        </Field>
+        <Field label="Query timeout (seconds)" hint="Empty: the server's default" error={errors.timeout_seconds}>
+          <input type="number" min={1} value={form.timeout_seconds} onChange={(e) => set("timeout_seconds", e.target.value)} />
+        </Field>
+        {source && (source.secret_params_set?.length ?? 0) > 0 && (
+          <p className="span-2 muted small">
+            Secret options stored: {source.secret_params_set!.join(", ")} (kept unless replaced through the API).
+          </p>
+        )}
         <div className="span-2">{!Object.keys(errors).length && <FormError error={save.error} />}</div>
       </form>
     </Dialog>
