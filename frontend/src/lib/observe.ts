@@ -91,7 +91,7 @@ const orNull = (value: string) => value.trim() || null;
 const numberOrNull = (value: string): number | null => (value.trim() === "" ? null : Number(value.trim()));
 
 /** The body of ScanConfigUpdate (and, with data_source_id, ScanConfigCreate): empty inputs clear the setting. */
-export function formToBody(form: ScanForm): Schemas["ScanConfigUpdate"] {
+export function formToBody(form: ScanForm): Omit<Schemas["ScanConfigCreate"], "data_source_id"> {
   const fixed = form.event_type_mode === "fixed";
   const cardinality = numberOrNull(form.cardinality_threshold);
   return {
