@@ -12,6 +12,7 @@ import { NotFoundPage } from "./pages/NotFoundPage";
 import { ProjectSettingsPage } from "./pages/ProjectSettingsPage";
 import { ProjectsPage } from "./pages/ProjectsPage";
 import { RelationsPage } from "./pages/RelationsPage";
+import { ScanDetailPage } from "./pages/ScanDetailPage";
 import { ScansPage } from "./pages/ScansPage";
 import { UsersPage } from "./pages/UsersPage";
 import { VariablesPage } from "./pages/VariablesPage";
@@ -36,6 +37,7 @@ export function App() {
             <Route path="variables" element={<VariablesPage />} />
             <Route path="relations" element={<RelationsPage />} />
             <Route path="scans" element={<ScansPage />} />
+            <Route path="scans/:scanId" element={<ScanDetailPage />} />
             <Route path="settings" element={<ProjectSettingsPage />} />
           </Route>
           <Route path="*" element={<NotFoundPage />} />

@@ -11,19 +11,13 @@ import { PageHeader } from "../components/Layout";
 import { useToast } from "../components/Toast";
 import { formatDateTime, relativeTime } from "../lib/format";
 import { VolumeCard } from "./MetricsCards";
+import { JOB_TONES, JobProgress } from "./ScanDetailPage";
 import { ScanFormDialog } from "./ScanFormDialog";
 
 type Scan = Schemas["ScanConfigResponse"];
 type Job = Schemas["ScanJobResponse"];
 const ACTIVE = ["pending", "running"];
 
-const JOB_TONES: Record<string, string> = {
-  pending: "neutral",
-  running: "info",
-  completed: "success",
-  failed: "danger",
-  cancelled: "muted",
-};
 
 export function ScansPage() {
   const { slug = "" } = useParams();
@@ -101,7 +95,7 @@ function ScanCard({ slug, scan, isOwner }: { slug: string; scan: Scan; isOwner: 
     <section className="card">
       <div className="section-head">
         <div>
-          <h2>{scan.name}</h2>
+          <h2><Link to={`/p/${slug}/scans/${scan.id}`}>{scan.name}</Link></h2>
           <p className="muted small">
             {scan.interval ? `Every ${scan.interval}` : "Manual runs"} · time column <code>{scan.time_column || "—"}</code> · event type column{" "}
             <code>{scan.event_type_column || "—"}</code>
@@ -176,15 +170,3 @@ function summarize(summary: Record<string, unknown> | null | undefined): string 
     .join(" · ");
 }
 
-function JobProgress({ job }: { job: Job }) {
-  return (
-    <div className="job-progress" role="status" aria-live="polite">
-      <div className="progress-bar" aria-hidden>
-        <span />
-      </div>
-      <div className="small">
-        <strong>{job.status === "pending" ? "Waiting for a worker…" : "Running…"}</strong> {summarize(job.result_summary)}
-      </div>
-    </div>
-  );
-}
