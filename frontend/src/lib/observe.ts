@@ -162,3 +162,29 @@ export function fromLocalInput(value: string): string {
   const date = new Date(value);
   return Number.isNaN(date.getTime()) ? value : date.toISOString();
 }
+
+/** Each version's share (%) of all events per bucket; buckets without a total are left out. */
+export function adoptionShares(
+  series: { version: string; data: { bucket: string; count: number }[] }[],
+  totals: { bucket: string; count: number }[],
+): { version: string; data: [string, number][] }[] {
+  const total = new Map(totals.map((t) => [t.bucket, t.count]));
+  return series.map((s) => ({
+    version: s.version,
+    data: s.data.flatMap((p): [string, number][] => {
+      const all = total.get(p.bucket);
+      return all ? [[p.bucket, Math.round((p.count / all) * 1000) / 10]] : [];
+    }),
+  }));
+}
+
+export const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+/** Heatmap cells as ECharts [hour, weekday, count] triples, every one of the 7×24 cells present. */
+export function heatmapData(cells: { weekday: number; hour: number; count: number }[]): [number, number, number][] {
+  const counts = new Map(cells.map((c) => [`${c.weekday}:${c.hour}`, c.count]));
+  const data: [number, number, number][] = [];
+  for (let weekday = 0; weekday < 7; weekday++)
+    for (let hour = 0; hour < 24; hour++) data.push([hour, weekday, counts.get(`${weekday}:${hour}`) ?? 0]);
+  return data;
+}

@@ -11,6 +11,7 @@ import { PageHeader } from "../components/Layout";
 import { useToast } from "../components/Toast";
 import { formatDateTime, relativeTime } from "../lib/format";
 import { ACTIVE_JOB_STATUSES, fromLocalInput, jobDuration, summaryCounters, toLocalInput } from "../lib/observe";
+import { ScanCharts } from "./ScanCharts";
 import { ScanFormDialog } from "./ScanFormDialog";
 
 type Scan = Schemas["ScanConfigResponse"];
@@ -163,6 +164,7 @@ export function ScanDetailPage() {
           </div>
         )}
       </section>
+      {config && <ScanCharts slug={slug} scan={config} />}
       {editing && config && <ScanFormDialog slug={slug} scan={config} onClose={() => setEditing(false)} />}
       {replaying && config && <ReplayDialog slug={slug} scan={config} onClose={() => setReplaying(false)} onStarted={refresh} />}
     </div>

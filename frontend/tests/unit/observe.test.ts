@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Schemas } from "../../src/api/client";
 import { toApiError } from "../../src/api/client";
-import { fieldError, formToBody, fromLocalInput, isMonitoring, jobDuration, scanToForm, sourceHealth, splitList, summaryCounters } from "../../src/lib/observe";
+import { adoptionShares, fieldError, formToBody, heatmapData, fromLocalInput, isMonitoring, jobDuration, scanToForm, sourceHealth, splitList, summaryCounters } from "../../src/lib/observe";
 import { filterSchema } from "../../src/pages/DataSourceDetails";
 
 const NOW = new Date("2026-03-10T12:00:00Z");
@@ -106,5 +106,29 @@ describe("schema browser search", () => {
     expect(filterSchema(tables, "USERS")).toEqual([tables[1]]);
     expect(filterSchema(tables, "plat")).toEqual([{ name: "events", columns: [{ name: "platform", data_type: "VARCHAR" }] }]);
     expect(filterSchema(tables, "nothing")).toEqual([]);
+  });
+});
+
+describe("version adoption and seasonality", () => {
+  it("turn per-version counts into shares of each bucket's total", () => {
+    const shares = adoptionShares(
+      [
+        { version: "2.0", data: [{ bucket: "b1", count: 1 }, { bucket: "b2", count: 3 }] },
+        { version: "1.9", data: [{ bucket: "b1", count: 3 }, { bucket: "b3", count: 5 }] },
+      ],
+      [{ bucket: "b1", count: 4 }, { bucket: "b2", count: 4 }],
+    );
+    expect(shares).toEqual([
+      { version: "2.0", data: [["b1", 25], ["b2", 75]] },
+      { version: "1.9", data: [["b1", 75]] },
+    ]);
+  });
+
+  it("fill all 7×24 heatmap cells, weekday rows and hour columns", () => {
+    const data = heatmapData([{ weekday: 6, hour: 23, count: 9 }, { weekday: 0, hour: 1, count: 2 }]);
+    expect(data).toHaveLength(168);
+    expect(data[1]).toEqual([1, 0, 2]);
+    expect(data[167]).toEqual([23, 6, 9]);
+    expect(data[0]).toEqual([0, 0, 0]);
   });
 });
