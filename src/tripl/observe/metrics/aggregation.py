@@ -105,10 +105,10 @@ class Resolver:
     def name(self, values: Sequence[Any]) -> Named:
         """`values` are the raw values of `self.keys`, in that order."""
         key = tuple(values)
-        named = self._cache.get(key)
-        if named is not None and all(type(v) in _PLAIN for v in key):
-            return named  # text values: the raw tuple is the rendered one (1 == True must not collide)
-        key = tuple(render_value(v) for v in values)
+        if not all(type(v) in _PLAIN for v in key):
+            # Text and NULL render as themselves; anything else is rendered first (1 and True hash
+            # alike but render differently, and a JSON value may not hash at all).
+            key = tuple(render_value(v) for v in key)
         named = self._cache.get(key)
         if named is None:
             row = dict(zip(self.keys, values, strict=True))
