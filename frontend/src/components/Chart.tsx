@@ -6,7 +6,8 @@ function currentTheme(): string {
 }
 
 /** ECharts wrapper: loads the library on first use, follows the theme and the container's size. */
-export function Chart({ option, height = 260, label }: { option: EChartsOption; height?: number; label: string }) {
+/** `option` may depend on the theme (e.g. a heatmap's colour ramp) when it is a function of it. */
+export function Chart({ option, height = 260, label }: { option: EChartsOption | ((theme: string) => EChartsOption); height?: number; label: string }) {
   const ref = useRef<HTMLDivElement>(null);
   const [theme, setTheme] = useState(currentTheme);
   useEffect(() => {
@@ -20,7 +21,7 @@ export function Chart({ option, height = 260, label }: { option: EChartsOption; 
     void import("../lib/echarts").then(({ echarts }) => {
       if (disposed || !ref.current) return;
       const chart = echarts.init(ref.current, theme === "dark" ? "dark" : undefined, { renderer: "svg" });
-      chart.setOption({ backgroundColor: "transparent", ...option });
+      chart.setOption({ backgroundColor: "transparent", ...(typeof option === "function" ? option(theme) : option) });
       const observer = new ResizeObserver(() => chart.resize());
       observer.observe(ref.current);
       cleanup = () => {

@@ -143,12 +143,15 @@ export function jobDuration(job: { started_at: string | null; completed_at: stri
   return `${Math.floor(minutes / 60)}h ${minutes % 60}m`;
 }
 
+// Shown elsewhere in a job's row (its window, trigger and kind).
+const SUMMARY_SHOWN_ELSEWHERE = new Set(["time_from", "time_to", "trigger", "mode"]);
+
 /** The counters of a job's result summary as [label, value] pairs (nested objects and lists left out). */
 export function summaryCounters(summary: Record<string, unknown> | null | undefined): [string, string][] {
   if (!summary) return [];
   return Object.entries(summary)
-    .filter(([, v]) => typeof v === "number" || typeof v === "string" || typeof v === "boolean")
-    .map(([k, v]) => [k.replace(/_/g, " "), typeof v === "number" ? v.toLocaleString("en") : String(v)]);
+    .filter(([k, v]) => !SUMMARY_SHOWN_ELSEWHERE.has(k) && (typeof v === "number" || typeof v === "string" || typeof v === "boolean"))
+    .map(([k, v]) => [k.replace(/_/g, " "), typeof v === "number" ? v.toLocaleString("en", { maximumFractionDigits: 2 }) : String(v)]);
 }
 
 /** An ISO instant as the value of a datetime-local input (local time, minutes). */
@@ -163,19 +166,19 @@ export function fromLocalInput(value: string): string {
   return Number.isNaN(date.getTime()) ? value : date.toISOString();
 }
 
-/** Each version's share (%) of all events per bucket; buckets without a total are left out. */
+/** Each version's share (%) of all events in every bucket with a total (0 where it had none), so they stack. */
 export function adoptionShares(
   series: { version: string; data: { bucket: string; count: number }[] }[],
   totals: { bucket: string; count: number }[],
 ): { version: string; data: [string, number][] }[] {
-  const total = new Map(totals.map((t) => [t.bucket, t.count]));
-  return series.map((s) => ({
-    version: s.version,
-    data: s.data.flatMap((p): [string, number][] => {
-      const all = total.get(p.bucket);
-      return all ? [[p.bucket, Math.round((p.count / all) * 1000) / 10]] : [];
-    }),
-  }));
+  const buckets = totals.filter((t) => t.count > 0).sort((a, b) => a.bucket.localeCompare(b.bucket));
+  return series.map((s) => {
+    const counts = new Map(s.data.map((p) => [p.bucket, p.count]));
+    return {
+      version: s.version,
+      data: buckets.map((t): [string, number] => [t.bucket, Math.round(((counts.get(t.bucket) ?? 0) / t.count) * 1000) / 10]),
+    };
+  });
 }
 
 export const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];

@@ -134,9 +134,9 @@ function SeasonalityCard({ slug, scan, range, days }: ChartProps) {
         }),
       ),
   });
-  const option = useMemo<EChartsOption | null>(() => {
+  const option = useMemo<((theme: string) => EChartsOption) | null>(() => {
     if (!heatmap.data || heatmap.data.total_count === 0) return null;
-    return {
+    return (theme) => ({
       grid: { left: 48, right: 16, top: 10, bottom: 64 },
       tooltip: {
         formatter: (p) => {
@@ -153,10 +153,10 @@ function SeasonalityCard({ slug, scan, range, days }: ChartProps) {
         left: "center",
         bottom: 0,
         calculable: true,
-        inRange: { color: ["#eef0ff", "#818cf8", "#3730a3"] },
+        inRange: { color: theme === "dark" ? ["#1c2038", "#4f46e5", "#c7d2fe"] : ["#eef0ff", "#818cf8", "#3730a3"] },
       },
-      series: [{ type: "heatmap", data: heatmapData(heatmap.data.cells), emphasis: { itemStyle: { borderColor: "#333", borderWidth: 1 } } }],
-    };
+      series: [{ type: "heatmap", data: heatmapData(heatmap.data.cells), emphasis: { itemStyle: { borderColor: "#888", borderWidth: 1 } } }],
+    });
   }, [heatmap.data]);
   return (
     <section className="card" aria-label="Seasonality">

@@ -124,7 +124,7 @@ export function ScanDetailPage() {
             <table className="table table-compact" aria-label="Scan jobs">
               <thead>
                 <tr>
-                  <th>Job</th>
+                  <th style={{ width: 230 }}>Job</th>
                   <th>Status</th>
                   <th>Created</th>
                   <th>Duration</th>
@@ -138,7 +138,7 @@ export function ScanDetailPage() {
                     <td className="small">
                       {KIND_LABELS[j.kind] ?? j.kind}
                       <div className="muted">{j.trigger}{j.attempts > 1 ? ` · attempt ${j.attempts}` : ""}</div>
-                      {j.time_from && j.time_to && <div className="muted">{formatDateTime(j.time_from)} → {formatDateTime(j.time_to)}</div>}
+                      {j.time_from && j.time_to && <div className="muted nowrap">{formatDateTime(j.time_from)} →<br />{formatDateTime(j.time_to)}</div>}
                     </td>
                     <td>
                       <Badge tone={JOB_TONES[j.status] ?? "neutral"}>{j.status}</Badge>

@@ -87,7 +87,9 @@ describe("scan jobs", () => {
     expect(jobDuration({ started_at: "2026-03-10T11:58:55Z", completed_at: "2026-03-10T12:00:00Z" })).toBe("1m 5s");
     expect(jobDuration({ started_at: "2026-03-10T11:59:58Z", completed_at: null }, NOW)).toBe("2s");
     expect(jobDuration({ started_at: null, completed_at: null })).toBe("—");
-    expect(summaryCounters({ events_created: 1200, nested: { a: 1 }, partial: false })).toEqual([["events created", "1,200"], ["partial", "false"]]);
+    expect(summaryCounters({ events_created: 1200, nested: { a: 1 }, partial: false, seconds: 0.12345, time_from: "x" })).toEqual([
+      ["events created", "1,200"], ["partial", "false"], ["seconds", "0.12"],
+    ]);
   });
 
   it("send replay bounds as instants and leave a bad value for the API to explain", () => {
@@ -120,7 +122,7 @@ describe("version adoption and seasonality", () => {
     );
     expect(shares).toEqual([
       { version: "2.0", data: [["b1", 25], ["b2", 75]] },
-      { version: "1.9", data: [["b1", 75]] },
+      { version: "1.9", data: [["b1", 75], ["b2", 0]] },
     ]);
   });
 
