@@ -213,9 +213,6 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("metric_app_version_points", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_app_version_points_scope", ["scan_config_id", "scope_type", "scope_ref"], unique=False
-        )
         batch_op.create_index(batch_op.f("ix_metric_app_version_points_event_id"), ["event_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_metric_app_version_points_event_type_id"), ["event_type_id"], unique=False
@@ -491,7 +488,6 @@ def downgrade() -> None:
     with op.batch_alter_table("metric_app_version_points", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_metric_app_version_points_event_type_id"))
         batch_op.drop_index(batch_op.f("ix_metric_app_version_points_event_id"))
-        batch_op.drop_index("ix_app_version_points_scope")
 
     op.drop_table("metric_app_version_points")
     with op.batch_alter_table("scan_configs", schema=None) as batch_op:

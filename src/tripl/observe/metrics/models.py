@@ -82,9 +82,9 @@ class AppVersionPoint(IdMixin, ScopedSeries, Base):
     """Rows per bucket and app version; versions older than the kept releases fold into Other."""
 
     __tablename__ = "metric_app_version_points"
+    # The unique key's prefix (scan, scope_type, scope_ref) serves the per-scope reads.
     __table_args__ = (
         UniqueConstraint("scan_config_id", "scope_type", "scope_ref", "bucket", "version", "is_other"),
-        Index("ix_app_version_points_scope", "scan_config_id", "scope_type", "scope_ref"),
     )
 
     version: Mapped[str] = mapped_column(String(255))
