@@ -83,6 +83,24 @@ test.describe("warehouses and scans in the browser", () => {
     await dialog.getByRole("button", { name: "Close" }).click();
   });
 
+  test("a warehouse that cannot be reached is failing and its schema shows why", async () => {
+    const created = await page.request.post("/api/v1/data-sources", {
+      headers: sameSite(page),
+      data: { name: "Unreachable warehouse", db_type: "postgres", host: "127.0.0.1", port: 1, database_name: "analytics", username: "reader" },
+    });
+    expect(created.status()).toBe(201);
+    await page.reload();
+    const row = page.getByRole("row", { name: /Unreachable warehouse/ });
+    await row.getByRole("button", { name: "Test" }).click();
+    await expect(page.getByText(/^Connection failed/)).toBeVisible();
+    await expect(row.getByText("failing")).toBeVisible();
+    await row.getByRole("button", { name: "Unreachable warehouse" }).click();
+    const dialog = page.getByRole("dialog", { name: "Data source Unreachable warehouse" });
+    await expect(dialog.getByRole("alert")).toContainText(/could not reach 127\.0\.0\.1:1/);
+    await shot(page, "18c-data-source-failing");
+    await dialog.getByRole("button", { name: "Close" }).click();
+  });
+
   test("edits a warehouse and keeps its stored password", async () => {
     const row = () => page.getByRole("row", { name: new RegExp(`Demo warehouse ${slug}`) });
     await row().getByRole("button", { name: "Edit" }).click();
@@ -181,6 +199,10 @@ test.describe("warehouses and scans in the browser", () => {
     await expect(page.getByRole("img", { name: /Seasonality heatmap/ })).toBeVisible();
     await expect(page.getByText(/Latest release:/)).toBeVisible();
     await shot(page, "23-scan-charts");
+    await page.getByLabel("Scope of the charts").selectOption({ index: 1 });
+    await expect(page.getByRole("heading", { name: "Adoption (all events of the scan)" })).toBeVisible();
+    await expect(page.getByRole("img", { name: /Seasonality heatmap/ })).toBeVisible();
+    await page.getByLabel("Scope of the charts").selectOption({ index: 0 });
     await setTheme(page, "dark");
     await shot(page, "24-scan-charts-dark");
     await setTheme(page, "light");

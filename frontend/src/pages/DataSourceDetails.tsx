@@ -113,7 +113,7 @@ function SchemaBrowser({ source }: { source: Source }) {
       {schema.isPending && <p className="muted small">Reading the warehouse's tables…</p>}
       {schema.error && (
         <p className="form-error" role="alert">
-          The warehouse could not be read: {schema.error.message}
+          {schema.error.message}
         </p>
       )}
       {schema.data && tables.length === 0 && (
@@ -123,7 +123,7 @@ function SchemaBrowser({ source }: { source: Source }) {
         {tables.map((t) => (
           <details key={t.name} open={Boolean(search) || tables.length <= 3}>
             <summary>
-              <code>{t.name}</code> <span className="muted small">{t.columns.length} columns</span>
+              <code>{t.name}</code> <span className="muted small">{t.columns.length} column{t.columns.length === 1 ? "" : "s"}</span>
             </summary>
             <table className="table table-compact" aria-label={`Columns of ${t.name}`}>
               <tbody>

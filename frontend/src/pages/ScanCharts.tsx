@@ -6,6 +6,7 @@ import { Chart } from "../components/Chart";
 import { FormError } from "../components/Field";
 import { VolumeChart } from "../components/VolumeChart";
 import { adoptionShares, heatmapData, WEEKDAYS } from "../lib/observe";
+import { useEventTypes } from "../lib/queries";
 
 type Scan = Schemas["ScanConfigResponse"];
 
@@ -22,39 +23,50 @@ function windowOf(days: number) {
 /** Per-scan charts: app versions (volume and adoption) and the weekday × hour seasonality heatmap. */
 export function ScanCharts({ slug, scan }: { slug: string; scan: Scan }) {
   const [days, setDays] = useState<number>(7);
+  const [typeId, setTypeId] = useState("");
+  const types = useEventTypes(slug);
   const range = useMemo(() => windowOf(days), [days]);
+  const scope: Scope = typeId ? { scope_type: "event_type", scope_ref: typeId } : { scope_type: "project_total", scope_ref: scan.id };
   return (
     <>
       <div className="section-head">
         <h2>Volume patterns</h2>
-        <div className="segmented" role="group" aria-label="Chart range">
-          {RANGES.map(([d, label]) => (
-            <button key={d} type="button" className={d === days ? "chip chip-on" : "chip"} aria-pressed={d === days} onClick={() => setDays(d)}>
-              {label}
-            </button>
-          ))}
+        <div className="inline-row">
+          <select aria-label="Scope of the charts" value={typeId} onChange={(e) => setTypeId(e.target.value)} style={{ width: "auto" }}>
+            <option value="">All events of the scan</option>
+            {types.data?.map((t) => <option key={t.id} value={t.id}>Event type: {t.display_name}</option>)}
+          </select>
+          <div className="segmented" role="group" aria-label="Chart range">
+            {RANGES.map(([d, label]) => (
+              <button key={d} type="button" className={d === days ? "chip chip-on" : "chip"} aria-pressed={d === days} onClick={() => setDays(d)}>
+                {label}
+              </button>
+            ))}
+          </div>
         </div>
       </div>
-      <AppVersionCharts slug={slug} scan={scan} range={range} days={days} />
-      <SeasonalityCard slug={slug} scan={scan} range={range} days={days} />
+      <AppVersionCharts slug={slug} scan={scan} range={range} days={days} scope={scope} />
+      <SeasonalityCard slug={slug} scan={scan} range={range} days={days} scope={scope} />
     </>
   );
 }
 
-type ChartProps = { slug: string; scan: Scan; range: { from: string; to: string }; days: number };
+type Scope = { scope_type: "project_total" | "event_type"; scope_ref: string };
+type ChartProps = { slug: string; scan: Scan; range: { from: string; to: string }; days: number; scope: Scope };
 
 function versionName(v: { version: string; is_latest?: boolean; is_other?: boolean }) {
   if (v.is_other) return "other versions";
   return v.is_latest ? `${v.version} (latest)` : v.version;
 }
 
-function AppVersionCharts({ slug, scan, range, days }: ChartProps) {
+function AppVersionCharts({ slug, scan, range, days, scope }: ChartProps) {
   const path = { slug, scan_config_id: scan.id };
   const enabled = Boolean(scan.app_version_column);
   const versions = useQuery({
-    queryKey: ["app-versions", slug, scan.id, days],
+    queryKey: ["app-versions", slug, scan.id, days, scope.scope_ref],
     enabled,
-    queryFn: () => unwrap(api.GET("/api/v1/projects/{slug}/scans/{scan_config_id}/app-versions", { params: { path, query: range } })),
+    queryFn: () =>
+      unwrap(api.GET("/api/v1/projects/{slug}/scans/{scan_config_id}/app-versions", { params: { path, query: { ...range, ...scope } } })),
   });
   const adoption = useQuery({
     queryKey: ["version-adoption", slug, scan.id, days],
@@ -107,7 +119,7 @@ function AppVersionCharts({ slug, scan, range, days }: ChartProps) {
                 />
               </div>
               <div>
-                <h3>Adoption</h3>
+                <h3>Adoption{scope.scope_type === "project_total" ? "" : " (all events of the scan)"}</h3>
                 {adoptionOption ? (
                   <Chart option={adoptionOption} label={`App version adoption over the last ${days} days`} height={240} />
                 ) : (
@@ -122,15 +134,15 @@ function AppVersionCharts({ slug, scan, range, days }: ChartProps) {
   );
 }
 
-function SeasonalityCard({ slug, scan, range, days }: ChartProps) {
+function SeasonalityCard({ slug, scan, range, days, scope }: ChartProps) {
   const monitoring = Boolean(scan.time_column && scan.interval);
   const heatmap = useQuery({
-    queryKey: ["seasonality", slug, scan.id, days],
+    queryKey: ["seasonality", slug, scan.id, days, scope.scope_ref],
     enabled: monitoring,
     queryFn: () =>
       unwrap(
         api.GET("/api/v1/projects/{slug}/scans/{scan_config_id}/seasonality", {
-          params: { path: { slug, scan_config_id: scan.id }, query: { scope_type: "project_total", scope_ref: scan.id, ...range } },
+          params: { path: { slug, scan_config_id: scan.id }, query: { ...scope, ...range } },
         }),
       ),
   });
