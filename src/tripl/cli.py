@@ -40,7 +40,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     )
     if not has_users:
         print(
-            "  next: create the first account (it becomes the owner):\n"
+            f"  next: open {url}/ and create the first account (it becomes the owner), or:\n"
             f"    curl -X POST {url}/api/v1/auth/register -H 'content-type: application/json' \\\n"
             '      -d \'{"email": "you@example.com", "password": "a-long-passphrase"}\'\n'
             "    or: tripl-server create-user --email you@example.com --role owner"
