@@ -10,6 +10,7 @@ import { FormError } from "../components/Field";
 import { PageHeader } from "../components/Layout";
 import { useToast } from "../components/Toast";
 import { formatDateTime, relativeTime } from "../lib/format";
+import { summaryCounters } from "../lib/observe";
 import { VolumeCard } from "./MetricsCards";
 import { JOB_TONES, JobProgress } from "./ScanDetailPage";
 import { ScanFormDialog } from "./ScanFormDialog";
@@ -145,6 +146,7 @@ function ScanCard({ slug, scan, isOwner }: { slug: string; scan: Scan; isOwner: 
           </tbody>
         </table>
       )}
+      <Link className="small" to={`/p/${slug}/scans/${scan.id}`}>Job history, replay and charts →</Link>
       {editing && <ScanFormDialog slug={slug} scan={scan} onClose={() => setEditing(false)} />}
       <ConfirmDialog
         open={deleting}
@@ -162,11 +164,7 @@ function ScanCard({ slug, scan, isOwner }: { slug: string; scan: Scan; isOwner: 
 }
 
 function summarize(summary: Record<string, unknown> | null | undefined): string {
-  if (!summary) return "—";
-  return Object.entries(summary)
-    .filter(([, v]) => typeof v === "number" || typeof v === "string" || typeof v === "boolean")
-    .slice(0, 6)
-    .map(([k, v]) => `${k.replace(/_/g, " ")}: ${v}`)
-    .join(" · ");
+  const counters = summaryCounters(summary).slice(0, 6);
+  return counters.length ? counters.map(([k, v]) => `${k}: ${v}`).join(" · ") : "—";
 }
 
