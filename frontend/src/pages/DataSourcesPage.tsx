@@ -142,7 +142,7 @@ export function DataSourcesPage() {
 }
 
 /** Create, or edit (PATCH) with an empty password meaning "keep the stored one". */
-function DataSourceDialog({ source, onClose }: { source?: Source; onClose: () => void }) {
+export function DataSourceDialog({ source, onClose }: { source?: Source; onClose: () => void }) {
   const client = useQueryClient();
   const notify = useToast();
   const [form, setForm] = useState({
