@@ -16,11 +16,11 @@ import { DataSourceDetailsDialog } from "./DataSourceDetails";
 type Source = Schemas["DataSourceResponse"];
 type DbType = Schemas["DBType"];
 
-const TYPES: { value: DbType; label: string; port: number; hostHint: string }[] = [
-  { value: "postgres", label: "PostgreSQL", port: 5432, hostHint: "db.internal" },
-  { value: "clickhouse", label: "ClickHouse", port: 8123, hostHint: "clickhouse.internal" },
-  { value: "bigquery", label: "BigQuery", port: 443, hostHint: "GCP project id" },
-  { value: "duckdb", label: "DuckDB", port: 0, hostHint: "path of the .duckdb file" },
+const TYPES: { value: DbType; label: string; port: number; hostHint: string; databaseHint: string }[] = [
+  { value: "postgres", label: "PostgreSQL", port: 5432, hostHint: "db.internal", databaseHint: "Database name" },
+  { value: "clickhouse", label: "ClickHouse", port: 8123, hostHint: "clickhouse.internal", databaseHint: "Database name" },
+  { value: "bigquery", label: "BigQuery", port: 443, hostHint: "Not used for BigQuery (any value)", databaseHint: "GCP project id" },
+  { value: "duckdb", label: "DuckDB", port: 8123, hostHint: "Not used for DuckDB (any value)", databaseHint: "File path inside <data dir>/warehouses/" },
 ];
 
 export function DataSourcesPage() {
@@ -220,7 +220,7 @@ export function DataSourceDialog({ source, onClose }: { source?: Source; onClose
         <Field label="Port" error={errors.port}>
           <input inputMode="numeric" value={form.port} onChange={(e) => set("port", e.target.value)} />
         </Field>
-        <Field label="Database" error={errors.database_name}>
+        <Field label="Database" hint={type.databaseHint} error={errors.database_name}>
           <input required value={form.database_name} onChange={(e) => set("database_name", e.target.value)} />
         </Field>
         <Field label="Username" error={errors.username}>
