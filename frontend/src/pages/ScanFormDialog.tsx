@@ -138,12 +138,12 @@ export function ScanFormDialog({ slug, scan, onClose }: { slug: string; scan?: S
         <div className="form-section">
           <h3>Event types and names</h3>
         </div>
-        <fieldset className="span-2 inline-row" aria-label="Event type comes from">
-          <label className="inline-row">
+        <fieldset className="span-2 radio-row" aria-label="Event type comes from">
+          <label>
             <input type="radio" name="event_type_mode" checked={form.event_type_mode === "column"} onChange={() => set("event_type_mode", "column")} />
             A column names each row's event type
           </label>
-          <label className="inline-row">
+          <label>
             <input type="radio" name="event_type_mode" checked={form.event_type_mode === "fixed"} onChange={() => set("event_type_mode", "fixed")} />
             Every row is one event type
           </label>
@@ -158,7 +158,7 @@ export function ScanFormDialog({ slug, scan, onClose }: { slug: string; scan?: S
               </select>
             </Field>
           )}
-        <Field label="Event name format" hint="e.g. {screen}:{event_name}; empty: the event name column" error={err("event_name_format")}>
+        <Field label="Event name format" hint="Columns in braces, e.g. {screen}:{event_name}" error={err("event_name_format")}>
           <input value={form.event_name_format} onChange={(e) => set("event_name_format", e.target.value)} />
         </Field>
 
