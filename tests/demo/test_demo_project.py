@@ -92,3 +92,20 @@ def test_viewer_cannot_create_the_demo_project(viewer: TestClient, context: Trip
     with context.db.sessions() as db:
         assert db.scalar(select(func.count()).select_from(Project)) == 0
     assert set(warehouses.glob("*.duckdb")) == files_before
+
+
+def test_deleting_the_demo_project_deletes_its_warehouse(
+    owner: TestClient, editor: TestClient, context: TriplContext
+) -> None:
+    kept = owner.post(
+        "/api/v1/data-sources",
+        json={"name": "Shared", "db_type": "duckdb", "host": "localhost", "database_name": "shared.duckdb"},
+    )
+    assert kept.status_code == 201, kept.text
+    slug = editor.post("/api/v1/projects/demo").json()["slug"]
+    warehouse = Path(context.settings.data_dir) / "warehouses" / f"{slug}.duckdb"
+    assert warehouse.is_file()
+
+    assert owner.delete(f"/api/v1/projects/{slug}").status_code == 204
+    assert not warehouse.exists()
+    assert [s["name"] for s in owner.get("/api/v1/data-sources").json()] == ["Shared"]

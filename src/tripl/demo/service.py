@@ -17,8 +17,10 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import event as orm_events
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,6 +29,7 @@ from tripl.core.db import utcnow
 from tripl.core.errors import Conflict, Forbidden, NotFound
 from tripl.demo.generator import EVENTS as GENERATED_EVENTS
 from tripl.demo.generator import DemoSummary, generate_demo_warehouse
+from tripl.observe.data_sources.models import DataSource
 from tripl.observe.data_sources.schemas import DataSourceCreate
 from tripl.observe.data_sources.service import create_data_source, warehouses_dir
 from tripl.observe.scans.models import ScanConfig, ScanInterval, ScanJob, ScanJobKind, ScanJobStatus
@@ -52,6 +55,7 @@ from tripl.workspace.users.models import User, UserRole
 log = logging.getLogger(__name__)
 
 DEMO_NAME = "Demo shop"
+DEMO_PROJECT_KEY = "demo_project_id"
 DEMO_DAYS = 21
 SLUG_ATTEMPTS = 5
 SCAN_NAME = "Demo events (hourly)"
@@ -252,6 +256,26 @@ def _seed_plan(db: Session, actor: User, project: Project) -> None:
     create_events(db, actor, project, branch, bodies, bulk=True)
 
 
+def release_demo_warehouse(db: Session, ctx: TriplContext, project: Project) -> None:
+    """For a project being deleted: delete the demo data source made for it and, once the
+    transaction commits, its DuckDB file. Call in the deleting transaction, before the delete."""
+    sources = [
+        source
+        for source in db.scalars(select(DataSource).where(DataSource.db_type == DBType.duckdb))
+        if (source.extra_params or {}).get(DEMO_PROJECT_KEY) == str(project.id)
+    ]
+    paths = [warehouses_dir(ctx) / Path(source.database_name).name for source in sources]
+    for source in sources:
+        db.delete(source)
+
+    def remove_files(_session: Session) -> None:
+        for path in paths:
+            path.unlink(missing_ok=True)
+
+    if paths:
+        orm_events.listen(db, "after_commit", remove_files, once=True)
+
+
 def _create_scan(db: Session, ctx: TriplContext, actor: User, project: Project) -> ScanConfig:
     data_source = create_data_source(
         db,
@@ -262,6 +286,8 @@ def _create_scan(db: Session, ctx: TriplContext, actor: User, project: Project) 
             db_type=DBType.duckdb,
             host="localhost",
             database_name=f"{project.slug}.duckdb",
+            # Marks the warehouse as the demo's own: deleting the project deletes it and its file.
+            extra_params={DEMO_PROJECT_KEY: str(project.id)},
         ).model_dump(),
     )
     body = ScanConfigCreate(

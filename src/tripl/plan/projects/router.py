@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from tripl.core.deps import DbSession
+from tripl.core.deps import Context, DbSession
+from tripl.demo.service import release_demo_warehouse
 from tripl.plan.photos.deps import PhotoStoreDep
 from tripl.plan.projects import service
 from tripl.plan.projects.deps import ProjectDep
@@ -42,7 +43,8 @@ def update_project(
 
 @router.delete("/{slug}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete Project")
 def delete_project(
-    project: ProjectDep, db: DbSession, principal: Owner, photo_store: PhotoStoreDep
+    project: ProjectDep, db: DbSession, principal: Owner, photo_store: PhotoStoreDep, ctx: Context
 ) -> Response:
+    release_demo_warehouse(db, ctx, project)
     service.delete_project(db, principal.user, project, photo_store)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
