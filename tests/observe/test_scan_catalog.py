@@ -11,6 +11,7 @@ from tests.observe.scan_support import Control, make_config, make_warehouse, upd
 from tests.plan.factories import make_event_type
 
 from tripl.core.context import TriplContext
+from tripl.observe.scans import catalog_writer
 from tripl.observe.scans.catalog import run_catalog
 from tripl.observe.scans.models import ScanConfig
 from tripl.observe.scans.naming import EventIdentity
@@ -334,3 +335,17 @@ def test_without_a_lookback_a_scheduled_collection_catalogs_only_its_window(
 
     run_catalog(context, config.id, Control(config.id))  # a manual run reads the whole query
     assert any(name.startswith("screen=old") for name in events_by_name(context, event_type.id))
+
+
+def test_new_events_are_capped_per_pass_and_the_next_run_continues(
+    monkeypatch: pytest.MonkeyPatch, context: TriplContext, project: dict[str, Any]
+) -> None:
+    monkeypatch.setattr(catalog_writer, "MAX_NEW_EVENTS", 3)
+    event_type, config = ui_setup(context, project)
+    first = run_catalog(context, config.id, Control(config.id))
+    assert first["events_created"] == 3
+    assert any("1 new events were not created: at most 3 per run" in d for d in first["details"])
+    assert len(events_by_name(context, event_type.id)) == 3
+
+    second = run_catalog(context, config.id, Control(config.id))
+    assert second["events_created"] == 1 and len(events_by_name(context, event_type.id)) == 4
