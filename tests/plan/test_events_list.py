@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from tests.plan.event_support import (
     EVENTS,
@@ -22,6 +23,7 @@ from tripl.core.context import TriplContext
 from tripl.core.db import utcnow
 from tripl.plan.event_types.models import EventType
 from tripl.plan.events.models import Event, EventFieldValue, EventMetaValue, EventStatus, EventTag
+from tripl.plan.events.schemas import EventListResponse
 from tripl.plan.variables.models import ValueKind, Variable, VariableType, VariableValueContext
 
 
@@ -233,3 +235,21 @@ def test_a_filter_on_one_branch_does_not_see_another(
     make_event(context, branch_type, "Branch event")
     assert names(editor) == ["Main event"]
     assert names(editor, branch=str(branch_id)) == ["Branch event"]
+
+
+def test_the_list_body_is_byte_for_byte_what_the_response_model_writes(
+    plan: Plan, editor: TestClient, context: TriplContext
+) -> None:
+    """The list is serialised straight from the rows; it must stay what the schema would write."""
+    _fill(context, plan, 0, 3)
+    with context.db.transaction() as db:
+        first = db.scalars(select(Event).where(Event.name == "e0")).one()
+        first.sunset_at = utcnow().replace(microsecond=0) + timedelta(days=3)
+        first.last_seen_at = utcnow()
+        first.status = EventStatus.live
+        first.metric_breakdown_columns = ["platform"]
+    response = editor.get(EVENTS)
+    assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+    model = EventListResponse.model_validate_json(response.content)
+    assert response.content == model.model_dump_json().encode()
+    assert model.items[0].sunset_at is not None and model.items[0].field_values[0].variable_values

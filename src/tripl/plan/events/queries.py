@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from pydantic import TypeAdapter
 from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import Session
@@ -23,7 +24,7 @@ from tripl.core.errors import NotFound
 from tripl.plan.branches.models import PlanBranch
 from tripl.plan.event_types.models import EventType
 from tripl.plan.events.models import Event, EventFieldValue, EventMetaValue, EventStatus, EventTag
-from tripl.plan.events.schemas import EventListItemResponse, EventResponse
+from tripl.plan.events.schemas import EventResponse
 from tripl.plan.fields.models import FieldDefinition
 from tripl.plan.meta_fields.models import MetaFieldDefinition
 from tripl.plan.variables.models import Variable, VariableValueContext
@@ -289,13 +290,19 @@ def _item(event: Event, children: _Children) -> dict[str, Any]:
 
 
 # One validation call per page of plain dicts (in pydantic-core), instead of one per object.
-_LIST_ITEMS = TypeAdapter(list[EventListItemResponse])
 _RESPONSES = TypeAdapter(list[EventResponse])
 
 
-def list_items(db: Session, events: Sequence[Event]) -> list[EventListItemResponse]:
+def list_page_json(db: Session, events: Sequence[Event], total: int) -> bytes:
+    """The List Events body (`EventListResponse`), serialised straight from the rows.
+
+    The rows are already in the response's types (database-checked UUIDs, enums, aware UTC
+    datetimes), so validating them again only cost CPU: a fifth of a page's time. A test holds
+    this output equal to the pydantic model's.
+    """
     children = _children(db, events)
-    return _LIST_ITEMS.validate_python([_item(e, children) for e in events])
+    page = {"items": [_item(e, children) for e in events], "total": total}
+    return orjson.dumps(page, option=orjson.OPT_UTC_Z)
 
 
 def responses(db: Session, events: Sequence[Event]) -> list[EventResponse]:

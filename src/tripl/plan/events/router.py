@@ -47,10 +47,10 @@ def list_events(
     meta_value: str | None = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
-) -> EventListResponse:
+) -> Response:
     f = queries.EventFilter(event_type_id, search, status, tag, silent_since_days, field_value, meta_value)
     events, total = queries.list_events(db, branch, f, offset=offset, limit=limit)
-    return EventListResponse(items=queries.list_items(db, events), total=total)
+    return Response(queries.list_page_json(db, events, total), media_type="application/json")
 
 
 @router.post("", response_model=EventResponse, status_code=status.HTTP_201_CREATED, summary="Create Event")
