@@ -270,6 +270,10 @@ def in_worker(*args: str) -> dict[str, Any]:
 
 
 def worker_run_job(data_dir: str, job_id: str) -> None:
+    # A worker process has its modules loaded long before a job arrives: import what the job's
+    # pipelines use before the clock starts, as the bare side imports its driver first.
+    import tripl.observe.metrics.collection
+    import tripl.observe.scans.catalog  # noqa: F401
     from tripl.observe.scans.jobs import run_job
 
     ctx = bench_context(Path(data_dir))
@@ -285,17 +289,16 @@ def worker_bare(engine: str, target: str, start: str, end: str, mode: str) -> No
     """Runs the mode's bare queries one after the other, fetching every row (as a collection does)."""
     time_from, time_to = datetime.fromisoformat(start), datetime.fromisoformat(end)
     results: list[list[Any]] = []
+    import duckdb
+    import psycopg
+
     started = time.perf_counter()
     if engine == "duckdb":
-        import duckdb
-
         with duckdb.connect(target, read_only=True) as con:
             for columns in BARE_GROUPS[mode]:
                 params = [time_from.replace(tzinfo=None), time_to.replace(tzinfo=None)]
                 results.append(con.execute(bare_sql(engine, columns), params).fetchall())
     else:
-        import psycopg
-
         with psycopg.connect(target) as con:
             for columns in BARE_GROUPS[mode]:
                 results.append(list(con.execute(bare_sql(engine, columns), (time_from, time_to)).fetchall()))
