@@ -27,12 +27,6 @@ from tripl.workspace.users.models import User
 log = logging.getLogger(__name__)
 
 PREVIEW_JOB = "scans.preview"
-DIALECTS: dict[DBType, str] = {
-    DBType.clickhouse: "clickhouse",
-    DBType.postgres: "postgres",
-    DBType.bigquery: "bigquery",
-    DBType.duckdb: "duckdb",
-}
 # Every column of the contract's ScanConfigCreate except the data source (fixed at create).
 CONFIG_KEYS = (
     "event_type_id",
@@ -89,7 +83,7 @@ def _data_source(db: Session, ds_id: uuid.UUID) -> DataSource:
 
 def check_base_query(sql: str, db_type: DBType) -> None:
     try:
-        parse_base_query(sql, DIALECTS[db_type])
+        parse_base_query(sql, db_type.dialect)
     except InvalidQuery as exc:
         raise Unprocessable(str(exc), field="base_query") from None
 

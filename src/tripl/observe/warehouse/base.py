@@ -19,6 +19,11 @@ class DBType(enum.StrEnum):
     bigquery = "bigquery"
     duckdb = "duckdb"  # additive to the contract: embedded warehouse files (demo, local analysis)
 
+    @property
+    def dialect(self) -> str:
+        """The sqlglot dialect its SQL is rendered in (the names coincide)."""
+        return self.value
+
 
 class LogicalType(enum.StrEnum):
     """What tripl needs to know about a column, whatever the engine calls it."""
