@@ -157,6 +157,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_scan_configs")),
+        sa.UniqueConstraint("project_id", "name", name=op.f("uq_scan_configs_project_id_name")),
     )
     with op.batch_alter_table("scan_configs", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_scan_configs_data_source_id"), ["data_source_id"], unique=False)

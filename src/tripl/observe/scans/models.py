@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tripl.core.db import Base, IdMixin, TimestampMixin
@@ -23,6 +23,7 @@ class ScanConfig(IdMixin, TimestampMixin, Base):
     """How to read one warehouse query into plan entries (catalog) and time series (metrics)."""
 
     __tablename__ = "scan_configs"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
 
     project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     data_source_id: Mapped[uuid.UUID] = mapped_column(
