@@ -96,16 +96,23 @@ _PLAIN = frozenset({str, type(None)})  # values that are their own rendering (re
 
 
 class Resolver:
+    """Names identity-value combinations; one per run, so each distinct combination is resolved once."""
+
     def __init__(self, identity: EventIdentity, plan: PlanIndex) -> None:
         self.identity = identity
         self.plan = plan
         self.keys = identity_keys(identity)
         self._cache: dict[tuple[Any, ...], Named] = {}
+        # The same answers keyed by the raw tuple, only for tuples of text and NULL: such a key
+        # cannot equal a tuple holding anything else, so hot loops look rows up here first with no
+        # type check (a tuple holding an unhashable JSON value raises TypeError on lookup).
+        self.by_raw: dict[tuple[Any, ...], Named] = {}
 
     def name(self, values: Sequence[Any]) -> Named:
         """`values` are the raw values of `self.keys`, in that order."""
         key = tuple(values)
-        if not all(type(v) in _PLAIN for v in key):
+        plain = all(type(v) in _PLAIN for v in key)
+        if not plain:
             # Text and NULL render as themselves; anything else is rendered first (1 and True hash
             # alike but render differently, and a JSON value may not hash at all).
             key = tuple(render_value(v) for v in key)
@@ -121,6 +128,8 @@ class Resolver:
             else:
                 named = Named(resolution.source_name, type_id, None)
             self._cache[key] = named
+        if plain:
+            self.by_raw[key] = named
         return named
 
 
@@ -144,7 +153,7 @@ class ChunkCounts:
 
 
 def count_rows(
-    rows: Iterable[tuple[datetime, Sequence[Any], Any, int]],
+    rows: Iterable[tuple[datetime, tuple[Any, ...], Any, int]],
     resolver: Resolver,
     scan_config_id: uuid.UUID,
 ) -> ChunkCounts:
@@ -156,8 +165,14 @@ def count_rows(
     # Keyed by scope number while counting: int and datetime hash in C, a Scope's hash does not.
     metrics: dict[tuple[int, datetime], int] = {}
     versions: dict[tuple[int, datetime, str], int] = {}
+    by_raw = resolver.by_raw
     for bucket, values, version, count in rows:
-        named = resolver.name(values)
+        try:
+            named = by_raw.get(values)
+        except TypeError:  # an unhashable JSON value
+            named = None
+        if named is None:
+            named = resolver.name(values)
         target = targets.get(id(named))
         if target is None:
             target = targets[id(named)] = scopes.of(named)
@@ -252,7 +267,7 @@ def value_label(value: Any, is_other: bool) -> str:
 
 
 def count_breakdown(
-    rows: Iterable[tuple[datetime, Sequence[Any], Any, bool, int]],
+    rows: Iterable[tuple[datetime, tuple[Any, ...], Any, bool, int]],
     resolver: Resolver,
     column: str,
     *,
@@ -266,8 +281,14 @@ def count_breakdown(
     wanted = resolver.plan.own_breakdowns.get(column, frozenset())
     scopes_of: dict[int, tuple[Scope, ...]] = {}  # by id() of a Named the resolver keeps alive
     labels: dict[Any, str] = {}
+    by_raw = resolver.by_raw
     for bucket, values, value, is_other, count in rows:
-        named = resolver.name(values)
+        try:
+            named = by_raw.get(values)
+        except TypeError:  # an unhashable JSON value
+            named = None
+        if named is None:
+            named = resolver.name(values)
         scopes = scopes_of.get(id(named))
         if scopes is None:
             scopes = ()

@@ -132,13 +132,14 @@ def collect_metrics(
             base = parse_base_query(config.base_query, warehouse.dialect)
         except InvalidQuery as exc:
             raise ScanFailed(f"The scan's base query is not valid: {exc}") from None
+        resolver = agg.Resolver(plan.identity, plan.index)  # names each identity once per run
         for chunk_start, chunk_end in chunks:
             if resume_from is not None and chunk_start < as_utc(resume_from):
                 continue
             if counters.chunks and control.cancel_requested():
                 cancelled = True
                 break
-            _collect_chunk(ctx, warehouse, base, plan, chunk_start, chunk_end, counters, details)
+            _collect_chunk(ctx, warehouse, base, plan, resolver, chunk_start, chunk_end, counters, details)
             counters.chunks += 1
             control.save_checkpoint(
                 {"next_chunk_from": chunk_end.isoformat(), "counters": counters.as_checkpoint()}
@@ -263,6 +264,7 @@ def _collect_chunk(
     warehouse: Warehouse,
     base: Any,
     plan: Plan,
+    resolver: agg.Resolver,
     chunk_start: datetime,
     chunk_end: datetime,
     counters: Counters,
@@ -293,7 +295,6 @@ def _collect_chunk(
     at = {name: i for i, name in enumerate(names)}
     idx = [at[column_alias(i)] for i in range(n)]
     version_at = at[column_alias(n)] if config.app_version_column else None
-    resolver = agg.Resolver(plan.identity, plan.index)
     buckets, identity = _Buckets(), _picker(idx)
     bucket_at, count_at = at[BUCKET_ALIAS], at[COUNT_ALIAS]
     rows = (
