@@ -21,6 +21,7 @@ from tripl.app import create_app
 from tripl.config import Settings
 from tripl.core.context import TriplContext, build_context
 from tripl.core.ratelimit import MemoryRateLimiter
+from tripl.core.read_cache import PlanGeneration
 from tripl.core.security import hash_password
 from tripl.models import Base
 from tripl.workspace.api_keys.models import ApiKeyScope
@@ -99,13 +100,15 @@ def context(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 def empty_all_tables(ctx: TriplContext) -> None:
-    tables = list(reversed(Base.metadata.sorted_tables))
+    """Every table but the plan generation row, whose counter only ever moves on; cached reads go too."""
+    tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name != PlanGeneration.__tablename__]
     with ctx.db.engine.begin() as conn:
         if ctx.db.dialect == "postgresql":
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables) + " CASCADE"))
         else:
             for table in tables:
                 conn.execute(table.delete())
+    ctx.read_cache.clear()
 
 
 @pytest.fixture

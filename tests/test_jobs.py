@@ -9,11 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import REDIS_URL, add_user, make_settings
+from tests.conftest import REDIS_URL, add_user, empty_all_tables, make_settings
 from tripl.core.context import TriplContext, build_context
 from tripl.core.db import utcnow
 from tripl.core.jobs import JobQueue
-from tripl.models import Base
 from tripl.workspace.users.models import UserRole, UserSession
 
 
@@ -30,9 +29,7 @@ def job_context(
     yield ctx
     ctx.queue.huey.storage.flush_all()
     ctx.close()
-    with context.db.engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(table.delete())
+    empty_all_tables(context)
 
 
 def sessions_left(ctx: TriplContext) -> int:

@@ -1,6 +1,7 @@
 """Imports every table so the metadata is complete (Alembic, schema checks, create_all)."""
 
 from tripl.core.db import Base
+from tripl.core.read_cache import PlanGeneration
 from tripl.observe.data_sources.models import DataSource
 from tripl.observe.metrics.models import AppVersionPoint, BreakdownPoint, CoveragePoint, MetricPoint
 from tripl.observe.reconciliation.models import ShadowEvent
@@ -41,6 +42,7 @@ __all__ = [
     "MetaFieldDefinition",
     "MetricPoint",
     "PlanBranch",
+    "PlanGeneration",
     "Project",
     "Relation",
     "ScanConfig",

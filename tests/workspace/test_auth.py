@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from tests.conftest import ORIGIN, PASSWORD, make_settings, new_client
+from tests.conftest import ORIGIN, PASSWORD, empty_all_tables, make_settings, new_client
 from tripl.app import create_app
 from tripl.core.context import TriplContext, build_context
 from tripl.core.db import utcnow
@@ -187,7 +187,5 @@ def test_login_and_register_are_rate_limited_per_client_ip(tmp_path: object, dat
         assert register(attacker, "second@example.com").status_code == 201
         assert register(attacker, "third@example.com").status_code == 429
     finally:
-        with ctx.db.engine.begin() as conn:
-            for table in reversed(Base.metadata.sorted_tables):
-                conn.execute(table.delete())
+        empty_all_tables(ctx)
         ctx.close()

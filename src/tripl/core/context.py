@@ -8,6 +8,7 @@ from tripl.config import Settings
 from tripl.core.db import Database
 from tripl.core.jobs import JobQueue
 from tripl.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from tripl.core.read_cache import BodyCache
 from tripl.core.security import Cipher
 
 
@@ -18,6 +19,7 @@ class TriplContext:
     cipher: Cipher
     limiter: RateLimiter
     queue: JobQueue = field(init=False)
+    read_cache: BodyCache = field(default_factory=BodyCache)
 
     def close(self) -> None:
         self.queue.stop_consumer()

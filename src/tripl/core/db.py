@@ -96,8 +96,11 @@ class Database:
     """An engine plus its session factory; one per app or worker process."""
 
     def __init__(self, url: str) -> None:
+        from tripl.core.read_cache import track_plan_writes
+
         self.url = url
         self.engine = make_engine(url)
+        track_plan_writes(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.write_sessions = sessionmaker(
             self.engine.execution_options(sqlite_immediate=True), expire_on_commit=False

@@ -11,7 +11,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from tripl.core.db import utcnow
 from tripl.core.errors import NotFound
+from tripl.core.read_cache import BodyCache, plan_generation
 from tripl.plan.branches.models import PlanBranch
 from tripl.plan.event_types.models import EventType
 from tripl.plan.events.models import Event, EventFieldValue, EventMetaValue, EventStatus, EventTag
@@ -72,6 +73,7 @@ class EventFilter:
     silent_since_days: int | None = None
     field_value: str | None = None
     meta_value: str | None = None
+    as_of: datetime | None = None  # the instant silent_since_days counts back from (now when None)
 
     def scans_text(self) -> bool:
         return bool((self.search and self.search.strip()) or self.field_value or self.meta_value)
@@ -96,7 +98,7 @@ class EventFilter:
                 exists().where(EventTag.event_id == Event.id, EventTag.name == self.tag.strip().lower())
             )
         if self.silent_since_days is not None:
-            cutoff = utcnow() - timedelta(days=self.silent_since_days)
+            cutoff = (self.as_of or utcnow()) - timedelta(days=self.silent_since_days)
             conds.append(or_(Event.last_seen_at.is_(None), Event.last_seen_at <= cutoff))
         if self.field_value:
             conds.append(
@@ -303,6 +305,25 @@ def list_page_json(db: Session, events: Sequence[Event], total: int) -> bytes:
     children = _children(db, events)
     page = {"items": [_item(e, children) for e in events], "total": total}
     return orjson.dumps(page, option=orjson.OPT_UTC_Z)
+
+
+def cached_list_page(
+    db: Session, cache: BodyCache, branch: PlanBranch, f: EventFilter, *, offset: int, limit: int
+) -> bytes:
+    """The List Events body, from the cache while no plan write was committed since it was built.
+
+    The generation is read first, in the same transaction as the page, so a cached page is never
+    older than the generation it is filed under.
+    """
+    generation = plan_generation(db)
+    key = ("events", generation, branch.id, f, offset, limit)
+    if generation is not None and (body := cache.get(key)) is not None:
+        return body
+    events, total = list_events(db, branch, f, offset=offset, limit=limit)
+    body = list_page_json(db, events, total)
+    if generation is not None:
+        cache.put(key, body)
+    return body
 
 
 def responses(db: Session, events: Sequence[Event]) -> list[EventResponse]:

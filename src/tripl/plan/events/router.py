@@ -5,7 +5,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Response, status
 
-from tripl.core.deps import DbSession
+from tripl.core.db import utcnow
+from tripl.core.deps import Context, DbSession
 from tripl.plan.events import ordering, queries, service
 from tripl.plan.events.history import list_changes
 from tripl.plan.events.models import EventStatus
@@ -35,6 +36,7 @@ def list_events(
     project: ProjectDep,
     branch: BranchDep,
     db: DbSession,
+    ctx: Context,
     _: Viewer,
     event_type_id: uuid.UUID | None = None,
     search: Annotated[
@@ -48,9 +50,19 @@ def list_events(
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
 ) -> Response:
-    f = queries.EventFilter(event_type_id, search, status, tag, silent_since_days, field_value, meta_value)
-    events, total = queries.list_events(db, branch, f, offset=offset, limit=limit)
-    return Response(queries.list_page_json(db, events, total), media_type="application/json")
+    f = queries.EventFilter(
+        event_type_id,
+        search,
+        tuple(status) if status else None,
+        tag,
+        silent_since_days,
+        field_value,
+        meta_value,
+        # Minute resolution, so that repeated requests share one cached page.
+        as_of=utcnow().replace(second=0, microsecond=0) if silent_since_days is not None else None,
+    )
+    body = queries.cached_list_page(db, ctx.read_cache, branch, f, offset=offset, limit=limit)
+    return Response(body, media_type="application/json")
 
 
 @router.post("", response_model=EventResponse, status_code=status.HTTP_201_CREATED, summary="Create Event")

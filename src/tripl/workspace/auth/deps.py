@@ -132,35 +132,35 @@ def _need_write(principal: Principal) -> None:
         raise Forbidden("API key has read-only scope")
 
 
-def require_viewer(principal: CurrentPrincipal) -> Principal:
+async def require_viewer(principal: CurrentPrincipal) -> Principal:
     """Any signed-in user; read-only."""
     return principal
 
 
-def require_viewer_query(principal: CurrentPrincipal) -> Principal:
+async def require_viewer_query(principal: CurrentPrincipal) -> Principal:
     """A POST that only reads (a query with a body); read keys may call it."""
     return principal
 
 
-def require_member_write(principal: CurrentPrincipal) -> Principal:
+async def require_member_write(principal: CurrentPrincipal) -> Principal:
     """Any role may change their own things (their API keys, their session)."""
     _need_write(principal)
     return principal
 
 
-def require_editor(principal: CurrentPrincipal) -> Principal:
+async def require_editor(principal: CurrentPrincipal) -> Principal:
     _need_write(principal)
     _need_role(principal, UserRole.editor)
     return principal
 
 
-def require_owner(principal: CurrentPrincipal) -> Principal:
+async def require_owner(principal: CurrentPrincipal) -> Principal:
     _need_write(principal)
     _need_role(principal, UserRole.owner)
     return principal
 
 
-def require_owner_read(principal: CurrentPrincipal) -> Principal:
+async def require_owner_read(principal: CurrentPrincipal) -> Principal:
     """Owner-only reads (audit log, instance settings)."""
     _need_role(principal, UserRole.owner)
     return principal
