@@ -240,6 +240,45 @@ def test_all_builders_render_sql_that_parses_back(dialect: str) -> None:
         assert len(sqlglot.parse(sql, read=dialect)) == 1
 
 
+@pytest.mark.parametrize("dialect", wsql.DIALECTS)
+@pytest.mark.parametrize(
+    "base_query",
+    [
+        "SELECT * FROM events WHERE name LIKE 'a%'",
+        # Spells out the stand-in bound of a windowed query: every window is then built in full.
+        "SELECT * FROM events WHERE note <> '1901-02-03 04:05:06.789012+00'"
+        " AND note <> '1901-02-03 04:05:06.789012'",
+    ],
+)
+def test_windowed_sql_renders_each_window_exactly_as_the_builder(dialect: str, base_query: str) -> None:
+    base = parse_base_query(base_query, dialect)
+    columns = [ColumnSpec("name"), ColumnSpec("props", ("a",))]
+
+    def counts(time_from: datetime, time_to: datetime) -> str:
+        return wsql.bucketed_counts_sql(
+            base, dialect, time_column="ts", interval="1h", columns=columns, limit=10,
+            time_from=time_from, time_to=time_to,
+        )  # fmt: skip
+
+    def top_values(time_from: datetime, time_to: datetime) -> str:
+        return wsql.top_values_sql(
+            base, dialect, time_column="ts", interval="1h", scope_columns=columns[:1],
+            value_column=columns[1], top_n=3, limit=10, time_from=time_from, time_to=time_to,
+        )  # fmt: skip
+
+    windows = [
+        (at("2024-01-01"), at("2024-01-08")),
+        (
+            at("2024-01-08 13:00:00"),
+            datetime(2024, 1, 9, 1, 30, 0, 250000, tzinfo=timezone(timedelta(hours=1))),
+        ),
+    ]
+    for build in (counts, top_values):
+        windowed = wsql.WindowedSql(build, dialect)
+        for time_from, time_to in windows:
+            assert windowed.render(time_from, time_to) == build(time_from, time_to)
+
+
 def test_hostile_column_names_stay_identifiers() -> None:
     conn = duckdb.connect()
     conn.execute('CREATE TABLE t ("we""ird; DROP TABLE t" VARCHAR)')

@@ -37,6 +37,7 @@ from tripl.observe.warehouse.sql import (
     VALUE_ALIAS,
     ColumnSpec,
     InvalidQuery,
+    WindowedSql,
     bucketed_counts_sql,
     column_alias,
     parse_base_query,
@@ -68,11 +69,36 @@ class Plan:
 
 
 @dataclass(frozen=True)
-class ChunkWindow:
-    time_column: str
-    interval: str
+class ValuesQuery:
+    """One top-values query of a run: a breakdown column (scoped by the identity columns) or a
+    distribution-drift field (scoped by the event type column, if any)."""
+
+    column: str
+    sql: WindowedSql
+    scope_size: int
+    top_n: int | None
+    drift: bool
+    scan_level: bool  # a scan-level breakdown column (else event-level, or drift)
+
+
+@dataclass(frozen=True)
+class RunQueries:
+    """A run's warehouse queries, built once; each chunk only swaps the time bounds."""
+
+    counts: WindowedSql
+    identity_size: int
+    has_version: bool
+    values: list[ValuesQuery]
+
+
+@dataclass
+class ChunkResults:
+    """What the warehouse returned for one chunk: the counts, then one result per values query."""
+
     start: datetime
     end: datetime
+    counts: QueryResult
+    values: list[QueryResult]
 
 
 @dataclass
@@ -133,13 +159,15 @@ def collect_metrics(
         except InvalidQuery as exc:
             raise ScanFailed(f"The scan's base query is not valid: {exc}") from None
         resolver = agg.Resolver(plan.identity, plan.index)  # names each identity once per run
+        queries = _run_queries(plan, base, warehouse.dialect)
         for chunk_start, chunk_end in chunks:
             if resume_from is not None and chunk_start < as_utc(resume_from):
                 continue
             if counters.chunks and control.cancel_requested():
                 cancelled = True
                 break
-            _collect_chunk(ctx, warehouse, base, plan, resolver, chunk_start, chunk_end, counters, details)
+            fetched = _fetch_chunk(warehouse, queries, plan, chunk_start, chunk_end)
+            _collect_chunk(ctx, plan, resolver, queries, fetched, counters, details)
             counters.chunks += 1
             control.save_checkpoint(
                 {"next_chunk_from": chunk_end.isoformat(), "counters": counters.as_checkpoint()}
@@ -225,6 +253,63 @@ def _identity_specs(identity: EventIdentity) -> list[ColumnSpec]:
     return specs
 
 
+def _run_queries(plan: Plan, base: Any, dialect: str) -> RunQueries:
+    config = plan.config
+    assert config.time_column is not None and config.interval is not None
+    time_column, interval, limit = config.time_column, config.interval.value, plan.row_limit + 1
+    specs = _identity_specs(plan.identity)
+    columns = list(specs)
+    if config.app_version_column:
+        columns.append(ColumnSpec(config.app_version_column))
+
+    def counts(time_from: datetime, time_to: datetime) -> str:
+        return bucketed_counts_sql(
+            base, dialect, columns=columns, time_column=time_column, interval=interval,
+            time_from=time_from, time_to=time_to, limit=limit,
+        )  # fmt: skip
+
+    def top_values(scope: list[ColumnSpec], column: str, top_n: int | None) -> WindowedSql:
+        value_spec = ColumnSpec.parse(column, plan.identity.json_columns)
+        return WindowedSql(
+            lambda time_from, time_to: top_values_sql(
+                base, dialect, scope_columns=scope, value_column=value_spec, top_n=top_n, limit=limit,
+                time_column=time_column, interval=interval, time_from=time_from, time_to=time_to,
+            ),
+            dialect,
+        )  # fmt: skip
+
+    scan_columns = list(dict.fromkeys(config.metric_breakdown_columns or []))
+    event_columns = [c for c in plan.index.own_breakdowns if c not in scan_columns]
+    top_n = config.metric_breakdown_values_limit
+    values = [
+        ValuesQuery(
+            column, top_values(specs, column, top_n), len(specs), top_n, False, column in scan_columns
+        )
+        for column in [*scan_columns, *sorted(event_columns)]
+    ]
+    type_column = config.event_type_column
+    type_specs = [ColumnSpec(type_column)] if type_column else []
+    drift_limit = top_n or DRIFT_VALUES_LIMIT
+    values += [
+        ValuesQuery(
+            field_, top_values(type_specs, field_, drift_limit), len(type_specs), drift_limit, True, False
+        )
+        for field_ in dict.fromkeys(config.distribution_drift_fields or [])
+    ]
+    return RunQueries(WindowedSql(counts, dialect), len(specs), bool(config.app_version_column), values)
+
+
+def _fetch_chunk(
+    warehouse: Warehouse, queries: RunQueries, plan: Plan, chunk_start: datetime, chunk_end: datetime
+) -> ChunkResults:
+    counts = _run(warehouse, queries.counts.render(chunk_start, chunk_end), plan, "event counts")
+    values = [
+        _run(warehouse, query.sql.render(chunk_start, chunk_end), plan, f"breakdown '{query.column}'")
+        for query in queries.values
+    ]
+    return ChunkResults(chunk_start, chunk_end, counts, values)
+
+
 def _run(warehouse: Warehouse, sql: str, plan: Plan, what: str) -> QueryResult:
     result = warehouse.query(sql, max_rows=plan.row_limit + 1)
     if len(result.rows) > plan.row_limit:
@@ -261,40 +346,19 @@ def _picker(positions: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ..
 
 def _collect_chunk(
     ctx: TriplContext,
-    warehouse: Warehouse,
-    base: Any,
     plan: Plan,
     resolver: agg.Resolver,
-    chunk_start: datetime,
-    chunk_end: datetime,
+    queries: RunQueries,
+    fetched: ChunkResults,
     counters: Counters,
     details: list[str],
 ) -> None:
     config = plan.config
-    assert config.time_column is not None and config.interval is not None
-    interval = config.interval.value
-    dialect = warehouse.dialect
-    specs = _identity_specs(plan.identity)
-    n = len(specs)
-    columns = list(specs)
-    if config.app_version_column:
-        columns.append(ColumnSpec(config.app_version_column))
-    window = ChunkWindow(config.time_column, interval, chunk_start, chunk_end)
-    sql = bucketed_counts_sql(
-        base,
-        dialect,
-        columns=columns,
-        time_column=window.time_column,
-        interval=window.interval,
-        time_from=window.start,
-        time_to=window.end,
-        limit=plan.row_limit + 1,
-    )
-    result = _run(warehouse, sql, plan, "event counts")
-    names = [c.name for c in result.columns]
-    at = {name: i for i, name in enumerate(names)}
+    result = fetched.counts
+    n = queries.identity_size
+    at = {c.name: i for i, c in enumerate(result.columns)}
     idx = [at[column_alias(i)] for i in range(n)]
-    version_at = at[column_alias(n)] if config.app_version_column else None
+    version_at = at[column_alias(n)] if queries.has_version else None
     buckets, identity = _Buckets(), _picker(idx)
     bucket_at, count_at = at[BUCKET_ALIAS], at[COUNT_ALIAS]
     rows = (
@@ -310,13 +374,13 @@ def _collect_chunk(
     keep = config.app_version_keep_releases or DEFAULT_KEEP_RELEASES
     versions = agg.fold_versions(counts.versions, keep)
 
-    breakdowns = _breakdowns(warehouse, base, plan, resolver, specs, window)
+    breakdowns = _breakdowns(plan, resolver, queries, fetched.values)
     write_chunk(
         ctx,
         config.id,
         plan.project_id,
-        chunk_start,
-        chunk_end,
+        fetched.start,
+        fetched.end,
         counts,
         versions,
         breakdowns,
@@ -335,67 +399,37 @@ def _collect_chunk(
 
 
 def _breakdowns(
-    warehouse: Warehouse,
-    base: Any,
-    plan: Plan,
-    resolver: agg.Resolver,
-    specs: Sequence[ColumnSpec],
-    window: ChunkWindow,
+    plan: Plan, resolver: agg.Resolver, queries: RunQueries, results: Sequence[QueryResult]
 ) -> dict[agg.BreakdownKey, int]:
     """Breakdown (scan-level and event-level columns) and distribution-drift value counts."""
     config = plan.config
-    scan_columns = list(dict.fromkeys(config.metric_breakdown_columns or []))
-    event_columns = [c for c in plan.index.own_breakdowns if c not in scan_columns]
-    top_n = config.metric_breakdown_values_limit
+    scan_columns = set(config.metric_breakdown_columns or [])
     out: dict[agg.BreakdownKey, int] = {}
-    for column in [*scan_columns, *sorted(event_columns)]:
-        rows = _top_values(warehouse, base, plan, specs, column, top_n, window)
-        scan_level = column in scan_columns
-        counted = agg.count_breakdown(rows, resolver, column, for_types=scan_level, for_all_events=scan_level)
-        out.update(agg.refold_top(counted, top_n))
-    type_column = config.event_type_column
-    type_specs = [ColumnSpec(type_column)] if type_column else []
-    drift_limit = top_n or DRIFT_VALUES_LIMIT
-    for drift_field in dict.fromkeys(config.distribution_drift_fields or []):
-        rows = _top_values(warehouse, base, plan, type_specs, drift_field, drift_limit, window)
-        counted = agg.count_distribution(
-            rows,
-            plan.index,
-            drift_field,
-            config.id,
-            has_type_column=bool(type_column),
-            # A scan-level breakdown column already stores its per-type value rows.
-            for_types=drift_field not in scan_columns,
-        )
-        out.update(agg.refold_top(counted, drift_limit))
+    for query, result in zip(queries.values, results, strict=True):
+        rows = _value_rows(result, query.scope_size)
+        if not query.drift:
+            counted = agg.count_breakdown(
+                rows, resolver, query.column, for_types=query.scan_level, for_all_events=query.scan_level
+            )
+        else:
+            counted = agg.count_distribution(
+                rows,
+                plan.index,
+                query.column,
+                config.id,
+                has_type_column=bool(config.event_type_column),
+                # A scan-level breakdown column already stores its per-type value rows.
+                for_types=query.column not in scan_columns,
+            )
+        out.update(agg.refold_top(counted, query.top_n))
     return out
 
 
-def _top_values(
-    warehouse: Warehouse,
-    base: Any,
-    plan: Plan,
-    scope_specs: Sequence[ColumnSpec],
-    column: str,
-    top_n: int | None,
-    window: ChunkWindow,
+def _value_rows(
+    result: QueryResult, scope_size: int
 ) -> list[tuple[datetime, tuple[Any, ...], Any, bool, int]]:
-    value_spec = ColumnSpec.parse(column, plan.identity.json_columns)
-    sql = top_values_sql(
-        base,
-        warehouse.dialect,
-        scope_columns=list(scope_specs),
-        value_column=value_spec,
-        top_n=top_n,
-        limit=plan.row_limit + 1,
-        time_column=window.time_column,
-        interval=window.interval,
-        time_from=window.start,
-        time_to=window.end,
-    )
-    result = _run(warehouse, sql, plan, f"breakdown '{column}'")
     at = {c.name: i for i, c in enumerate(result.columns)}
-    buckets, scope = _Buckets(), _picker([at[column_alias(i)] for i in range(len(scope_specs))])
+    buckets, scope = _Buckets(), _picker([at[column_alias(i)] for i in range(scope_size)])
     bucket_at, value_at, other_at = at[BUCKET_ALIAS], at[VALUE_ALIAS], at[OTHER_ALIAS]
     count_at = at[COUNT_ALIAS]
     return [

@@ -15,8 +15,8 @@ Output aliases (stable; callers read result columns by these names):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import cast
 
 from sqlglot import exp
@@ -50,6 +50,7 @@ __all__ = [
     "ColumnSpec",
     "Dialect",
     "InvalidQuery",
+    "WindowedSql",
     "bucket_expr",
     "bucketed_counts_sql",
     "column_alias",
@@ -95,6 +96,47 @@ def _time_filter(
     if not conditions:
         return None
     return cast(exp.Expression, exp.and_(*conditions))
+
+
+# Stand-in bounds a windowed query is rendered with once; their literals are then swapped for each
+# window's. Instants no collection asks for (the bucket grid starts in 1970).
+_STAND_IN_FROM = datetime(1901, 2, 3, 4, 5, 6, 789012, tzinfo=UTC)
+_STAND_IN_TO = datetime(1902, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
+
+
+class WindowedSql:
+    """A query built once whose only change from one window to the next is its [from, to) bounds.
+
+    `build(time_from, time_to)` renders the whole query (one builder call, a copy of the base
+    query's tree and a full sqlglot render); rendering it per chunk of a replay cost more than some
+    of its queries. So it is rendered once with stand-in bounds, and each window's SQL is that text
+    with the two bound literals swapped for the window's, rendered by `time_literal` exactly as the
+    builder renders them. Bound parameters would not do: the drivers' placeholder syntax differs
+    (psycopg's `%s` would also claim a `%` in a user's LIKE pattern) and a typed parameter compares
+    with naive and zoned columns differently from the literal. When a stand-in literal does not
+    occur exactly once in the text (a base query spelling it out), every window is built in full.
+    """
+
+    def __init__(self, build: Callable[[datetime, datetime], str], dialect: str) -> None:
+        self._build = build
+        self._dialect = dialect
+        template = build(_STAND_IN_FROM, _STAND_IN_TO)
+        start, end = self._literal(_STAND_IN_FROM), self._literal(_STAND_IN_TO)
+        self._parts: tuple[str, str, str] | None = None
+        if template.count(start) == 1 and template.count(end) == 1:
+            head, rest = template.split(start)
+            if end in rest:
+                middle, tail = rest.split(end)
+                self._parts = (head, middle, tail)
+
+    def _literal(self, moment: datetime) -> str:
+        return time_literal(moment, self._dialect).sql(self._dialect)
+
+    def render(self, time_from: datetime, time_to: datetime) -> str:
+        if self._parts is None:
+            return self._build(time_from, time_to)
+        head, middle, tail = self._parts
+        return f"{head}{self._literal(time_from)}{middle}{self._literal(time_to)}{tail}"
 
 
 # --- builders ----------------------------------------------------------------------------------
