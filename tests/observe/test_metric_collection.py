@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from tests.observe.metric_support import make_scan
 from tests.plan.factories import make_event, make_event_type
 
@@ -96,6 +97,10 @@ class Control:
 
     def save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.saved = json.loads(json.dumps(checkpoint))  # what survives a JSON column
+
+    def save_in(self, db: Session, checkpoint: dict[str, Any], **summary: Any) -> None:
+        self.save_checkpoint(checkpoint)
+        self.progress(**summary)
 
     def cancel_requested(self) -> bool:
         return self.cancel_after_chunks is not None and len(self.reports) >= self.cancel_after_chunks

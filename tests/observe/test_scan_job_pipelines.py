@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
-from tests.observe.scan_job_support import clear_queue, drain_queue, load_job
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+from tests.observe.scan_job_support import add_job, clear_queue, drain_queue, load_job
 from tests.observe.scan_support import make_config, make_warehouse
 
 from tripl.core.context import TriplContext
 from tripl.core.db import utcnow
+from tripl.observe.metrics import collection
 from tripl.observe.metrics.models import MetricPoint
-from tripl.observe.scans.models import ScanInterval, ScanJobStatus
+from tripl.observe.metrics.storage import write_chunk
+from tripl.observe.scans.jobs import run_job
+from tripl.observe.scans.models import ScanInterval, ScanJob, ScanJobKind, ScanJobStatus
 from tripl.observe.scans.scheduling import floor_bucket, schedule_due_scans
 from tripl.plan.events.models import Event
 
@@ -88,3 +92,62 @@ def test_a_metrics_failure_in_a_scheduled_run_is_recorded(
     assert row.error_message and row.error_message.startswith("Scan failed: ")
     assert "no_such_column" in row.error_message  # the warehouse says what is wrong
     assert config.id == row.scan_config_id
+
+
+# --- chunks, checkpoints and the warehouse thread ---------------------------------------------------
+
+
+def replay_setup(context: TriplContext, project: dict[str, Any]) -> tuple[Any, datetime, datetime]:
+    """A monitoring config over five hours of events, cataloged, no series stored; and the window."""
+    source = make_warehouse(context, DDL, recent_rows())
+    config = make_config(
+        context,
+        project["id"],
+        source,
+        event_type_column="kind",
+        event_name_format="{screen}",
+        time_column="ts",
+        interval=ScanInterval.h1,
+        replay_chunk_interval=ScanInterval.h1,
+    )
+    catalog = add_job(context, config, kind=ScanJobKind.catalog, status=ScanJobStatus.pending)
+    assert run_job(context, catalog.id) == ScanJobStatus.completed
+    with context.db.transaction() as db:  # what the manual run also collected: the replay starts empty
+        db.execute(delete(MetricPoint).where(MetricPoint.scan_config_id == config.id))
+    end = floor_bucket(utcnow(), ScanInterval.h1)
+    return config, end - timedelta(hours=5), end
+
+
+def stored_buckets(context: TriplContext, config_id: Any) -> list[datetime]:
+    with context.db.sessions() as db:
+        return list(
+            db.scalars(
+                select(MetricPoint.bucket)
+                .where(MetricPoint.scan_config_id == config_id, MetricPoint.scope_type == "project_total")
+                .order_by(MetricPoint.bucket)
+            )
+        )
+
+
+def test_a_chunk_is_stored_with_its_checkpoint_or_not_at_all(
+    context: TriplContext, project: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, start, end = replay_setup(context, project)
+    job = add_job(
+        context, config, kind=ScanJobKind.replay, status=ScanJobStatus.pending, time_from=start, time_to=end
+    )
+    written: list[datetime] = []
+
+    def write_then_lose_the_job(db: Session, *args: Any) -> None:
+        write_chunk(db, *args)
+        written.append(args[2])
+        if len(written) == 3:  # another worker took the job over while this chunk was being written
+            db.execute(update(ScanJob).where(ScanJob.id == job.id).values(attempts=ScanJob.attempts + 1))
+
+    monkeypatch.setattr(collection, "write_chunk", write_then_lose_the_job)
+    assert run_job(context, job.id) is None  # no longer this worker's job
+    # The third chunk's rows went with its checkpoint: two chunks stored, the checkpoint after them.
+    assert stored_buckets(context, config.id) == [start, start + timedelta(hours=1)]
+    checkpoint = load_job(context, job.id).checkpoint
+    assert checkpoint is not None
+    assert checkpoint["metrics"]["next_chunk_from"] == (start + timedelta(hours=2)).isoformat()

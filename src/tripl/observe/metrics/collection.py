@@ -4,8 +4,9 @@ The window is cut into chunks (`replay_chunk_interval`, else the interval) on th
 Per chunk the warehouse does the counting: one bucketed GROUP BY over the identity columns (plus
 the app version column), and one top-values query per breakdown column and per distribution
 field. Each chunk is then written in one transaction that first deletes the chunk's stored rows
-of this scan, so collecting a window again replaces it and never doubles it. Progress is saved
-after every chunk; a cancel is honoured between chunks and keeps what was written.
+of this scan, so collecting a window again replaces it and never doubles it; the job's checkpoint
+and progress commit in that same transaction. A cancel is honoured between chunks and keeps what
+was written.
 """
 
 from __future__ import annotations
@@ -167,14 +168,7 @@ def collect_metrics(
                 cancelled = True
                 break
             fetched = _fetch_chunk(warehouse, queries, plan, chunk_start, chunk_end)
-            _collect_chunk(ctx, plan, resolver, queries, fetched, counters, details)
-            counters.chunks += 1
-            control.save_checkpoint(
-                {"next_chunk_from": chunk_end.isoformat(), "counters": counters.as_checkpoint()}
-            )
-            control.progress(
-                chunks_done=counters.chunks, chunks_total=len(chunks), rows=counters.query_rows_scanned
-            )
+            _collect_chunk(ctx, control, plan, resolver, queries, fetched, len(chunks), counters, details)
     if plan.index.default_type_id is None and not config.event_type_column:
         details.append("The scan config maps rows to no event type (set event_type_id or event_type_column)")
     result: dict[str, Any] = {
@@ -346,13 +340,16 @@ def _picker(positions: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ..
 
 def _collect_chunk(
     ctx: TriplContext,
+    control: JobControl,
     plan: Plan,
     resolver: agg.Resolver,
     queries: RunQueries,
     fetched: ChunkResults,
+    chunks_total: int,
     counters: Counters,
     details: list[str],
 ) -> None:
+    """Count one chunk's results and store them with the job's checkpoint in one transaction."""
     config = plan.config
     result = fetched.counts
     n = queries.identity_size
@@ -373,26 +370,34 @@ def _collect_chunk(
     counts = agg.count_rows(rows, resolver, config.id)
     keep = config.app_version_keep_releases or DEFAULT_KEEP_RELEASES
     versions = agg.fold_versions(counts.versions, keep)
-
     breakdowns = _breakdowns(plan, resolver, queries, fetched.values)
-    write_chunk(
-        ctx,
-        config.id,
-        plan.project_id,
-        fetched.start,
-        fetched.end,
-        counts,
-        versions,
-        breakdowns,
-        counters.unmatched_names,
-    )
 
-    counters.metric_rows += len(counts.metrics)
-    counters.version_rows += len(versions)
-    counters.breakdown_rows += len(breakdowns)
-    counters.query_rows_scanned += counts.rows_scanned
-    new_names = set(counts.unmatched) - counters.unmatched_names
-    counters.unmatched_names |= set(counts.unmatched)
+    with ctx.db.transaction() as db:
+        write_chunk(
+            db,
+            config.id,
+            plan.project_id,
+            fetched.start,
+            fetched.end,
+            counts,
+            versions,
+            breakdowns,
+            counters.unmatched_names,
+        )
+        counters.chunks += 1
+        counters.metric_rows += len(counts.metrics)
+        counters.version_rows += len(versions)
+        counters.breakdown_rows += len(breakdowns)
+        counters.query_rows_scanned += counts.rows_scanned
+        new_names = set(counts.unmatched) - counters.unmatched_names
+        counters.unmatched_names |= set(counts.unmatched)
+        control.save_in(
+            db,
+            {"next_chunk_from": fetched.end.isoformat(), "counters": counters.as_checkpoint()},
+            chunks_done=counters.chunks,
+            chunks_total=chunks_total,
+            rows=counters.query_rows_scanned,
+        )
     if new_names and len(details) < MAX_DETAILS:
         sample = ", ".join(sorted(new_names)[:3])
         details.append(f"{len(new_names)} event name(s) match no plan event (e.g. {sample})")

@@ -1,4 +1,4 @@
-"""Writing one collected chunk: its series replace what was stored for the chunk, atomically."""
+"""Writing one collected chunk: its series replace what was stored for the chunk, in one transaction."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
-from tripl.core.context import TriplContext
 from tripl.core.db import UTCDateTime
 from tripl.observe.metrics import aggregation as agg
 from tripl.observe.metrics.models import AppVersionPoint, BreakdownPoint, CoveragePoint, MetricPoint
@@ -29,7 +28,7 @@ _BUCKET_ORDER = itemgetter(1)
 
 
 def write_chunk(
-    ctx: TriplContext,
+    db: Session,
     scan_id: uuid.UUID,
     project_id: uuid.UUID,
     chunk_start: datetime,
@@ -39,39 +38,39 @@ def write_chunk(
     breakdowns: dict[agg.BreakdownKey, int],
     named_this_run: set[str],
 ) -> None:
-    """Replace the chunk's stored series of this scan and refresh shadows and last-seen times, atomically."""
-    with ctx.db.transaction() as db:
-        for table in SERIES_TABLES:
-            db.execute(
-                delete(table).where(
-                    table.scan_config_id == scan_id, table.bucket >= chunk_start, table.bucket < chunk_end
-                )
+    """Replace the chunk's stored series of this scan and refresh shadows and last-seen times, in the
+    caller's transaction `db`."""
+    for table in SERIES_TABLES:
+        db.execute(
+            delete(table).where(
+                table.scan_config_id == scan_id, table.bucket >= chunk_start, table.bucket < chunk_end
             )
-        writer = _BulkWriter(db, scan_id)
-        scope, bucket = writer.scopes, writer.buckets
-        writer.insert(
-            MetricPoint,
-            ("bucket", "count"),
-            [(*scope[s], bucket[b], c) for (s, b), c in counts.metrics.items()],
         )
-        writer.insert(
-            AppVersionPoint,
-            ("bucket", "count", "version", "is_other"),
-            [(*scope[s], bucket[b], c, v, o) for (s, b, v, o), c in versions.items()],
-        )
-        writer.insert(
-            BreakdownPoint,
-            ("bucket", "count", "column", "value", "is_other"),
-            [(*scope[s], bucket[b], c, col, v, o) for (s, col, b, v, o), c in breakdowns.items()],
-        )
-        writer.insert(
-            CoveragePoint,
-            ("scan_config_id", "bucket", "total_count", "matched_count"),
-            [(writer.scan_ref, bucket[b], t, counts.matched[b]) for b, t in counts.total.items()],
-            scoped=False,
-        )
-        _touch_last_seen(db, counts.last_seen)
-        _upsert_shadows(db, scan_id, project_id, counts.unmatched, named_this_run)
+    writer = _BulkWriter(db, scan_id)
+    scope, bucket = writer.scopes, writer.buckets
+    writer.insert(
+        MetricPoint,
+        ("bucket", "count"),
+        [(*scope[s], bucket[b], c) for (s, b), c in counts.metrics.items()],
+    )
+    writer.insert(
+        AppVersionPoint,
+        ("bucket", "count", "version", "is_other"),
+        [(*scope[s], bucket[b], c, v, o) for (s, b, v, o), c in versions.items()],
+    )
+    writer.insert(
+        BreakdownPoint,
+        ("bucket", "count", "column", "value", "is_other"),
+        [(*scope[s], bucket[b], c, col, v, o) for (s, col, b, v, o), c in breakdowns.items()],
+    )
+    writer.insert(
+        CoveragePoint,
+        ("scan_config_id", "bucket", "total_count", "matched_count"),
+        [(writer.scan_ref, bucket[b], t, counts.matched[b]) for b, t in counts.total.items()],
+        scoped=False,
+    )
+    _touch_last_seen(db, counts.last_seen)
+    _upsert_shadows(db, scan_id, project_id, counts.unmatched, named_this_run)
 
 
 class _BulkWriter:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -89,20 +89,24 @@ class _Claim:
     lost: bool = False
 
     def write(self, **values: Any) -> None:
-        now = utcnow()
         with self.ctx.db.transaction() as db:
-            updated = affected_rows(
-                db.execute(
-                    update(ScanJob)
-                    .where(
-                        ScanJob.id == self.job_id,
-                        ScanJob.status == ScanJobStatus.running,
-                        ScanJob.attempts == self.attempt,
-                    )
-                    .values({"heartbeat_at": now, "updated_at": now, **values})
-                    .execution_options(synchronize_session=False)
+            self.write_in(db, **values)
+
+    def write_in(self, db: Session, **values: Any) -> None:
+        """The conditional update inside the caller's transaction (LostClaim rolls it all back)."""
+        now = utcnow()
+        updated = affected_rows(
+            db.execute(
+                update(ScanJob)
+                .where(
+                    ScanJob.id == self.job_id,
+                    ScanJob.status == ScanJobStatus.running,
+                    ScanJob.attempts == self.attempt,
                 )
+                .values({"heartbeat_at": now, "updated_at": now, **values})
+                .execution_options(synchronize_session=False)
             )
+        )
         if not updated:
             self.lost = True
             raise LostClaim(str(self.job_id))
@@ -154,6 +158,16 @@ class PhaseControl:
     def save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.state.checkpoints[self.phase] = _jsonable(checkpoint)
         self.claim.write(checkpoint=dict(self.state.checkpoints))
+
+    def save_in(self, db: Session, checkpoint: dict[str, Any], **summary: Any) -> None:
+        checkpoints = {**self.state.checkpoints, self.phase: _jsonable(checkpoint)}
+        merged = {**self.state.summary, **_jsonable(summary)}
+        self.claim.write_in(db, checkpoint=checkpoints, result_summary=merged)
+
+        def committed(_: Session) -> None:  # the runner's memory follows the row, not a rollback
+            self.state.checkpoints, self.state.summary = checkpoints, merged
+
+        event.listen(db, "after_commit", committed, once=True)
 
     def cancel_requested(self) -> bool:
         return self.claim.cancel_requested()

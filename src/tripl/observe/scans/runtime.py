@@ -7,6 +7,9 @@ outcome and turns exceptions into user-facing messages. Pipelines get a `JobCont
 - call `cancel_requested()` between chunks and stop cleanly (keeping what they wrote) when true;
 - save a resume point with `save_checkpoint(...)` and read it back from `checkpoint` so a job
   picked up again after a worker died continues instead of starting over;
+- or, when a unit of work writes to the metadata DB, `save_in(db, checkpoint, **summary)` inside
+  that write's own transaction: the work, its resume point and its progress commit together, so
+  a crash never leaves written data without its checkpoint or a checkpoint past unwritten data;
 - raise `ScanFailed("message")` for failures whose message is written for users (shown
   verbatim); anything else is reported with a sanitised generic message.
 """
@@ -15,7 +18,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 class ScanFailed(Exception):
@@ -35,5 +41,7 @@ class JobControl(Protocol):
     def progress(self, **summary: Any) -> None: ...
 
     def save_checkpoint(self, checkpoint: dict[str, Any]) -> None: ...
+
+    def save_in(self, db: Session, checkpoint: dict[str, Any], **summary: Any) -> None: ...
 
     def cancel_requested(self) -> bool: ...
