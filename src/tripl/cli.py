@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import getpass
 import logging
 import sys
@@ -16,28 +15,24 @@ if TYPE_CHECKING:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from tripl.app import create_app
     from tripl.core.context import build_context
     from tripl.core.migrate import upgrade
+    from tripl.serving import serve_app, serve_processes
     from tripl.workspace.users.service import count_users
 
     host = args.host or settings.host
     port = args.port or settings.port
+    start_worker = settings.run_worker_in_process and not args.no_worker
     context = build_context(settings)
     upgrade(context.db.engine)
-    app = create_app(context=context)
-    app.state.start_worker = settings.run_worker_in_process and not args.no_worker
     with context.db.sessions() as db:
         has_users = count_users(db) > 0
     url = f"http://{host}:{port}"
     print(f"tripl is starting on {url}  (API docs: {url}/docs)")
     print(f"  metadata database: {context.db.engine.url.render_as_string(hide_password=True)}")
-    print(
-        f"  job queue: {context.queue.backend}"
-        + (" with in-process workers" if app.state.start_worker else "")
-    )
+    print(f"  job queue: {context.queue.backend}" + (" with in-process workers" if start_worker else ""))
+    if args.processes > 1:
+        print(f"  API processes: {args.processes}")
     if not has_users:
         print(
             f"  next: open {url}/ and create the first account (it becomes the owner), or:\n"
@@ -46,11 +41,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             "    or: tripl-server create-user --email you@example.com --role owner"
         )
     _offer_demo(context, url, build=args.demo)
+    context.close()
     sys.stdout.flush()
-    # Startup's long-lived objects leave the cyclic GC's scans: every full collection otherwise walks
-    # them all, a third of a list request's CPU (bench/bench_events.py).
-    gc.freeze()
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), proxy_headers=False)
+    if args.processes > 1:
+        return serve_processes(settings, host, port, processes=args.processes, start_worker=start_worker)
+    serve_app(settings, host, port, start_worker=start_worker)
     return 0
 
 
@@ -186,6 +181,13 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tripl-server", description="tripl tracking-plan service")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -194,6 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--no-worker", action="store_true", help="do not consume jobs in this process")
+    serve.add_argument(
+        "--processes",
+        type=_positive,
+        default=1,
+        help="serve the API from N processes sharing the port (one per core; jobs run in the first)",
+    )
     serve.add_argument(
         "--demo",
         action="store_true",
