@@ -16,8 +16,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from tripl.core.db import utcnow
+from tripl.core.migrate import upgrade
 from tripl.core.security import hash_password
-from tripl.models import Base
 from tripl.plan.branches.models import BranchKind, BranchStatus, PlanBranch
 from tripl.plan.event_types.models import EventType
 from tripl.plan.events.models import Event, EventFieldValue, EventMetaValue, EventStatus, EventTag
@@ -57,7 +57,7 @@ def fill(url: str, n_events: int) -> tuple[str, str]:
     """Insert the plan in bulk; returns (read API key, id of one event type)."""
     rnd = random.Random(7)
     engine = create_engine(url)
-    Base.metadata.create_all(engine)
+    upgrade(engine)  # the schema `serve` expects, migrations included
     now = utcnow()
     user_id, project_id, branch_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     with engine.begin() as conn:

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 from pydantic import TypeAdapter
-from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy import ColumnElement, Uuid, any_, bindparam, exists, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from tripl.core.db import utcnow
+from tripl.core.db import utcnow, uuid_text
 from tripl.core.errors import NotFound
 from tripl.core.read_cache import BodyCache, plan_generation
 from tripl.plan.branches.models import PlanBranch
@@ -167,26 +168,37 @@ Child = dict[str, Any]
 class _Children:
     """Child rows of a page of events as response-shaped dicts, grouped by event id."""
 
-    tags: dict[uuid.UUID, list[Child]]
-    values: dict[uuid.UUID, list[Child]]
-    metas: dict[uuid.UUID, list[Child]]
+    tags: dict[str, list[Child]]
+    values: dict[str, list[Child]]
+    metas: dict[str, list[Child]]
     drifts: dict[uuid.UUID, int]
 
 
+def _member_of(ids: list[uuid.UUID], dialect: str) -> Callable[[Any], ColumnElement[bool]]:
+    """`column IN ids`; on PostgreSQL as `= ANY(one uuid[] parameter)`: a page's hundreds of ids
+    would otherwise be as many bind parameters to render, send and plan for every child query."""
+    if dialect == "postgresql":
+        ids_array = bindparam("page_ids", ids, type_=ARRAY(Uuid()))
+        return lambda column: column == any_(ids_array)
+    return lambda column: column.in_(ids)
+
+
 def _children(db: Session, events: Sequence[Event]) -> _Children:
+    """Child rows keyed by event id text; ids come as text from the database (see `uuid_text`)."""
     ids = [e.id for e in events]
-    tags: dict[uuid.UUID, list[Child]] = defaultdict(list)
-    values: dict[uuid.UUID, list[Child]] = defaultdict(list)
-    metas: dict[uuid.UUID, list[Child]] = defaultdict(list)
-    contexts: dict[tuple[uuid.UUID, uuid.UUID], list[Child]] = defaultdict(list)
+    tags: dict[str, list[Child]] = defaultdict(list)
+    values: dict[str, list[Child]] = defaultdict(list)
+    metas: dict[str, list[Child]] = defaultdict(list)
+    contexts: dict[tuple[str, str], list[Child]] = defaultdict(list)
     if not ids:
         return _Children(tags, values, metas, {})
     db.flush()  # the connection below does not autoflush pending ORM changes
     # Plain column rows through the connection (no ORM bookkeeping), fetched at once with all().
     conn = db.connection()
+    among = _member_of(ids, conn.dialect.name)
     for tag_id, event_id, name in conn.execute(
-        select(EventTag.id, EventTag.event_id, EventTag.name)
-        .where(EventTag.event_id.in_(ids))
+        select(uuid_text(EventTag.id), uuid_text(EventTag.event_id), EventTag.name)
+        .where(among(EventTag.event_id))
         .order_by(EventTag.name)
     ).all():
         tags[event_id].append({"id": tag_id, "name": name})
@@ -203,10 +215,10 @@ def _children(db: Session, events: Sequence[Event]) -> _Children:
         updated,
     ) in conn.execute(
         select(
-            VariableValueContext.id,
-            VariableValueContext.event_id,
-            VariableValueContext.field_definition_id,
-            VariableValueContext.variable_id,
+            uuid_text(VariableValueContext.id),
+            uuid_text(VariableValueContext.event_id),
+            uuid_text(VariableValueContext.field_definition_id),
+            uuid_text(VariableValueContext.variable_id),
             Variable.name,
             VariableValueContext.source_column,
             VariableValueContext.value_kind,
@@ -215,7 +227,7 @@ def _children(db: Session, events: Sequence[Event]) -> _Children:
             VariableValueContext.updated_at,
         )
         .join(Variable, Variable.id == VariableValueContext.variable_id)
-        .where(VariableValueContext.event_id.in_(ids))
+        .where(among(VariableValueContext.event_id))
         .order_by(Variable.name, VariableValueContext.value_kind)
     ).all():
         contexts[(event_id, field_id)].append(
@@ -233,14 +245,14 @@ def _children(db: Session, events: Sequence[Event]) -> _Children:
     no_contexts: list[Child] = []
     for value_id, event_id, field_id, value, authored in conn.execute(
         select(
-            EventFieldValue.id,
-            EventFieldValue.event_id,
-            EventFieldValue.field_definition_id,
+            uuid_text(EventFieldValue.id),
+            uuid_text(EventFieldValue.event_id),
+            uuid_text(EventFieldValue.field_definition_id),
             EventFieldValue.value,
             EventFieldValue.authored,
         )
         .join(FieldDefinition, FieldDefinition.id == EventFieldValue.field_definition_id)
-        .where(EventFieldValue.event_id.in_(ids))
+        .where(among(EventFieldValue.event_id))
         .order_by(FieldDefinition.order, FieldDefinition.name)
     ).all():
         values[event_id].append(
@@ -254,13 +266,13 @@ def _children(db: Session, events: Sequence[Event]) -> _Children:
         )
     for value_id, event_id, meta_id, value in conn.execute(
         select(
-            EventMetaValue.id,
-            EventMetaValue.event_id,
-            EventMetaValue.meta_field_definition_id,
+            uuid_text(EventMetaValue.id),
+            uuid_text(EventMetaValue.event_id),
+            uuid_text(EventMetaValue.meta_field_definition_id),
             EventMetaValue.value,
         )
         .join(MetaFieldDefinition, MetaFieldDefinition.id == EventMetaValue.meta_field_definition_id)
-        .where(EventMetaValue.event_id.in_(ids))
+        .where(among(EventMetaValue.event_id))
         .order_by(MetaFieldDefinition.order, MetaFieldDefinition.name)
     ).all():
         metas[event_id].append({"id": value_id, "meta_field_definition_id": meta_id, "value": value})
@@ -268,6 +280,7 @@ def _children(db: Session, events: Sequence[Event]) -> _Children:
 
 
 def _item(event: Event, children: _Children) -> dict[str, Any]:
+    key = str(event.id)
     return {
         "id": event.id,
         "project_id": event.project_id,
@@ -283,9 +296,9 @@ def _item(event: Event, children: _Children) -> dict[str, Any]:
         "reviewed": event.reviewed,
         "metric_breakdown_columns": event.metric_breakdown_columns or [],
         "drift_count": children.drifts.get(event.id, 0),
-        "tags": children.tags.get(event.id, []),
-        "field_values": children.values.get(event.id, []),
-        "meta_values": children.metas.get(event.id, []),
+        "tags": children.tags.get(key, []),
+        "field_values": children.values.get(key, []),
+        "meta_values": children.metas.get(key, []),
         "created_at": event.created_at,
         "updated_at": event.updated_at,
     }
