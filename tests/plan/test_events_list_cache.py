@@ -140,3 +140,22 @@ def test_the_body_cache_drops_least_recently_used_pages_beyond_its_size() -> Non
     assert [cache.get(k) is not None for k in "acde"] == [True, True, True, True]
     cache.put("huge", b"x" * 11)  # over a quarter of the cache: never kept
     assert cache.get("huge") is None and cache.get("e") is not None
+
+
+def test_a_client_holding_the_current_page_is_answered_304_until_the_plan_changes(
+    plan: Plan, editor: TestClient, viewer: TestClient
+) -> None:
+    create(editor, screen_body(plan, "Home"))
+    first = viewer.get(EVENTS, params={"limit": 10})
+    etag = first.headers["etag"]
+    assert first.status_code == 200 and first.headers["cache-control"] == "private, no-cache"
+
+    again = viewer.get(EVENTS, params={"limit": 10}, headers={"if-none-match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    other = viewer.get(EVENTS, params={"limit": 10}, headers={"if-none-match": 'W/"plan-0"'})
+    assert other.status_code == 200 and other.json() == first.json()
+
+    create(editor, screen_body(plan, "Cart"))
+    changed = viewer.get(EVENTS, params={"limit": 10}, headers={"if-none-match": etag})
+    assert changed.status_code == 200 and changed.json()["total"] == 2
+    assert changed.headers["etag"] != etag

@@ -320,23 +320,48 @@ def list_page_json(db: Session, events: Sequence[Event], total: int) -> bytes:
     return orjson.dumps(page, option=orjson.OPT_UTC_Z)
 
 
+@dataclass(frozen=True)
+class ListPage:
+    etag: str | None  # None when nothing may be cached (no generation row)
+    body: bytes | None  # None when the client's copy (If-None-Match) is still current
+
+
 def cached_list_page(
-    db: Session, cache: BodyCache, branch: PlanBranch, f: EventFilter, *, offset: int, limit: int
-) -> bytes:
+    db: Session,
+    cache: BodyCache,
+    branch: PlanBranch,
+    f: EventFilter,
+    *,
+    offset: int,
+    limit: int,
+    if_none_match: str | None = None,
+) -> ListPage:
     """The List Events body, from the cache while no plan write was committed since it was built.
 
     The generation is read first, in the same transaction as the page, so a cached page is never
-    older than the generation it is filed under.
+    older than the generation it is filed under. It is also the page's ETag (with the minute that
+    `silent_since_days` counts back from): a client holding the same URL's body from this
+    generation is told so (304) without a body.
     """
     generation = plan_generation(db)
+    if generation is None:
+        events, total = list_events(db, branch, f, offset=offset, limit=limit)
+        return ListPage(None, list_page_json(db, events, total))
+    etag = f'W/"plan-{generation}{f.as_of.strftime("-%Y%m%d%H%M") if f.as_of else ""}"'
+    if if_none_match and _etag_matches(etag, if_none_match):
+        return ListPage(etag, None)
     key = ("events", generation, branch.id, f, offset, limit)
-    if generation is not None and (body := cache.get(key)) is not None:
-        return body
-    events, total = list_events(db, branch, f, offset=offset, limit=limit)
-    body = list_page_json(db, events, total)
-    if generation is not None:
+    body = cache.get(key)
+    if body is None:
+        events, total = list_events(db, branch, f, offset=offset, limit=limit)
+        body = list_page_json(db, events, total)
         cache.put(key, body)
-    return body
+    return ListPage(etag, body)
+
+
+def _etag_matches(etag: str, if_none_match: str) -> bool:
+    candidates = [tag.strip() for tag in if_none_match.split(",")]
+    return "*" in candidates or etag in candidates or etag.removeprefix("W/") in candidates
 
 
 def responses(db: Session, events: Sequence[Event]) -> list[EventResponse]:

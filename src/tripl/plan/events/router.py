@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import uuid
+from http import HTTPStatus
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Response, status
+from fastapi import APIRouter, Body, Header, Query, Response, status
 
 from tripl.core.db import utcnow
 from tripl.core.deps import Context, DbSession
@@ -49,6 +50,7 @@ def list_events(
     meta_value: str | None = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
+    if_none_match: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     f = queries.EventFilter(
         event_type_id,
@@ -61,8 +63,14 @@ def list_events(
         # Minute resolution, so that repeated requests share one cached page.
         as_of=utcnow().replace(second=0, microsecond=0) if silent_since_days is not None else None,
     )
-    body = queries.cached_list_page(db, ctx.read_cache, branch, f, offset=offset, limit=limit)
-    return Response(body, media_type="application/json")
+    page = queries.cached_list_page(
+        db, ctx.read_cache, branch, f, offset=offset, limit=limit, if_none_match=if_none_match
+    )
+    # no-cache: a browser keeps the body but asks again each time, and is answered 304 while current.
+    headers = {"etag": page.etag, "cache-control": "private, no-cache"} if page.etag else None
+    if page.body is None:
+        return Response(status_code=HTTPStatus.NOT_MODIFIED, headers=headers)
+    return Response(page.body, media_type="application/json", headers=headers)
 
 
 @router.post("", response_model=EventResponse, status_code=status.HTTP_201_CREATED, summary="Create Event")
