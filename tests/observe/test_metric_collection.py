@@ -167,7 +167,7 @@ class World:
     def row_count(self) -> int:
         with self.ctx.db.sessions() as db:
             return sum(
-                len(db.scalars(select(model.id).where(model.scan_config_id == self.scan.id)).all())
+                len(db.scalars(select(model.bucket).where(model.scan_config_id == self.scan.id)).all())
                 for model in (MetricPoint, BreakdownPoint, AppVersionPoint, CoveragePoint)
             )
 
@@ -275,7 +275,7 @@ def test_breakdowns_keep_the_top_value_and_fold_the_rest(world: World) -> None:
     click = world.breakdown(T, world.click.id, "platform")
     assert sum(click.values()) == 3
     with world.ctx.db.sessions() as db:
-        assert result["breakdown_rows"] == len(db.scalars(select(BreakdownPoint.id)).all())
+        assert result["breakdown_rows"] == len(db.scalars(select(BreakdownPoint.count)).all())
 
 
 def test_app_versions_keep_the_newest_releases(world: World) -> None:
@@ -293,7 +293,7 @@ def test_app_versions_keep_the_newest_releases(world: World) -> None:
     assert world.versions(E, world.buy.id) == {(T0, "1.10.0", False): 1, (T0 + H, "1.10.0", False): 1}
     assert world.versions(T, world.screen.id)[(T0, "1.9.0", False)] == 2
     with world.ctx.db.sessions() as db:
-        assert result["version_rows"] == len(db.scalars(select(AppVersionPoint.id)).all())
+        assert result["version_rows"] == len(db.scalars(select(AppVersionPoint.count)).all())
 
 
 def test_collecting_again_replaces_instead_of_doubling(world: World) -> None:

@@ -1,8 +1,14 @@
-"""Time series written by metric collection. Unique keys make re-collecting a bucket overwrite it.
+"""Time series written by metric collection, keyed by what they count (no surrogate id).
 
 Every row names its scope three ways: `scope_type` + `scope_ref` (the API's vocabulary: the scan
 id for project_total, the event type id, the event id) and nullable foreign keys so deleting an
 event or event type deletes its series with it.
+
+The natural key is the primary key, scope first, so a scope's series is one range of it; on
+SQLite the tables are WITHOUT ROWID, so a row lives in that one b-tree. Each other index costs a
+b-tree insert per written row, so only these remain: the event and event-type keys (their
+cascading deletes, and reads by event), and (scan, bucket) on metric_points (a chunk's
+replacement, the newest bucket per scan).
 """
 
 from __future__ import annotations
@@ -11,10 +17,10 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, Enum, ForeignKey, Index, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from tripl.core.db import Base, IdMixin
+from tripl.core.db import Base
 
 
 class MetricScopeType(enum.StrEnum):
@@ -48,17 +54,21 @@ class ScopedSeries:
     count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class MetricPoint(IdMixin, ScopedSeries, Base):
+WITHOUT_ROWID = {"sqlite_with_rowid": False}
+
+
+class MetricPoint(ScopedSeries, Base):
     """Rows per bucket for one scope (project total, an event type, or an event)."""
 
     __tablename__ = "metric_points"
     __table_args__ = (
-        UniqueConstraint("scan_config_id", "scope_type", "scope_ref", "bucket"),
+        PrimaryKeyConstraint("scan_config_id", "scope_type", "scope_ref", "bucket"),
         Index("ix_metric_points_scan_bucket", "scan_config_id", "bucket"),
+        WITHOUT_ROWID,
     )
 
 
-class BreakdownPoint(IdMixin, ScopedSeries, Base):
+class BreakdownPoint(ScopedSeries, Base):
     """Rows per bucket and value of one breakdown (or distribution-drift) column of a scope.
 
     With `metric_breakdown_values_limit` the warehouse keeps the top values and folds the rest
@@ -66,11 +76,12 @@ class BreakdownPoint(IdMixin, ScopedSeries, Base):
     """
 
     __tablename__ = "metric_breakdown_points"
+    # The column before the bucket: reads take one column of a scope over a window.
     __table_args__ = (
-        UniqueConstraint(
-            "scan_config_id", "scope_type", "scope_ref", "bucket", "column", "value", "is_other"
+        PrimaryKeyConstraint(
+            "scan_config_id", "scope_type", "scope_ref", "column", "bucket", "value", "is_other"
         ),
-        Index("ix_breakdown_points_scope_column", "scan_config_id", "scope_type", "scope_ref", "column"),
+        WITHOUT_ROWID,
     )
 
     column: Mapped[str] = mapped_column(String(255))
@@ -78,24 +89,24 @@ class BreakdownPoint(IdMixin, ScopedSeries, Base):
     is_other: Mapped[bool] = mapped_column(default=False)
 
 
-class AppVersionPoint(IdMixin, ScopedSeries, Base):
+class AppVersionPoint(ScopedSeries, Base):
     """Rows per bucket and app version; versions older than the kept releases fold into Other."""
 
     __tablename__ = "metric_app_version_points"
-    # The unique key's prefix (scan, scope_type, scope_ref) serves the per-scope reads.
     __table_args__ = (
-        UniqueConstraint("scan_config_id", "scope_type", "scope_ref", "bucket", "version", "is_other"),
+        PrimaryKeyConstraint("scan_config_id", "scope_type", "scope_ref", "bucket", "version", "is_other"),
+        WITHOUT_ROWID,
     )
 
     version: Mapped[str] = mapped_column(String(255))
     is_other: Mapped[bool] = mapped_column(default=False)
 
 
-class CoveragePoint(IdMixin, Base):
+class CoveragePoint(Base):
     """Per bucket: every row the collector read vs the rows matched to a plan event."""
 
     __tablename__ = "metric_coverage_points"
-    __table_args__ = (UniqueConstraint("scan_config_id", "bucket"),)
+    __table_args__ = (PrimaryKeyConstraint("scan_config_id", "bucket"), WITHOUT_ROWID)
 
     scan_config_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("scan_configs.id", ondelete="CASCADE"))
     bucket: Mapped[datetime]

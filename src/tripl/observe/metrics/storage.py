@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -23,8 +21,6 @@ from tripl.plan.events.models import Event
 
 SERIES_TABLES = (MetricPoint, BreakdownPoint, AppVersionPoint, CoveragePoint)
 SCOPE_COLUMNS = ("scan_config_id", "scope_type", "scope_ref", "event_type_id", "event_id")
-_SCOPED_ORDER = itemgetter(1, 2, 5)  # scope_type, scope_ref, bucket of a scoped row
-_BUCKET_ORDER = itemgetter(1)
 
 
 def write_chunk(
@@ -48,25 +44,31 @@ def write_chunk(
         )
     writer = _BulkWriter(db, scan_id)
     scope, bucket = writer.scopes, writer.buckets
+    # Each table's rows in its primary key's order (the scan is the same on every row), so the
+    # b-tree fills page by page instead of touching a random page per row.
     writer.insert(
         MetricPoint,
         ("bucket", "count"),
         [(*scope[s], bucket[b], c) for (s, b), c in counts.metrics.items()],
+        order=itemgetter(1, 2, 5),
     )
     writer.insert(
         AppVersionPoint,
         ("bucket", "count", "version", "is_other"),
         [(*scope[s], bucket[b], c, v, o) for (s, b, v, o), c in versions.items()],
+        order=itemgetter(1, 2, 5, 7),
     )
     writer.insert(
         BreakdownPoint,
         ("bucket", "count", "column", "value", "is_other"),
         [(*scope[s], bucket[b], c, col, v, o) for (s, col, b, v, o), c in breakdowns.items()],
+        order=itemgetter(1, 2, 7, 5, 8),
     )
     writer.insert(
         CoveragePoint,
         ("scan_config_id", "bucket", "total_count", "matched_count"),
         [(writer.scan_ref, bucket[b], t, counts.matched[b]) for b, t in counts.total.items()],
+        order=itemgetter(1),
         scoped=False,
     )
     _touch_last_seen(db, counts.last_seen)
@@ -78,8 +80,8 @@ class _BulkWriter:
 
     Tens of thousands of series rows per chunk are the bulk of a collection's cost, so rows skip
     SQLAlchemy's per-row parameter processing: each distinct scope and bucket is converted with the
-    column types' own bind processors once, ids are generated in one batch, and the rows go to the
-    driver in one `executemany` (SQLite) or one COPY (PostgreSQL with psycopg).
+    column types' own bind processors once, and the rows go to the driver in one `executemany`
+    (SQLite) or one COPY (PostgreSQL with psycopg).
     """
 
     def __init__(self, db: Session, scan_id: uuid.UUID) -> None:
@@ -102,33 +104,34 @@ class _BulkWriter:
         )
 
     def insert(
-        self, model: type[Any], columns: tuple[str, ...], rows: list[tuple[Any, ...]], *, scoped: bool = True
+        self,
+        model: type[Any],
+        columns: tuple[str, ...],
+        rows: list[tuple[Any, ...]],
+        *,
+        order: Callable[[tuple[Any, ...]], Any],
+        scoped: bool = True,
     ) -> None:
         if not rows:
             return
-        names = ("id", *SCOPE_COLUMNS, *columns) if scoped else ("id", *columns)
+        names = (*SCOPE_COLUMNS, *columns) if scoped else columns
         quote = self.dialect.identifier_preparer.quote
         table = quote(model.__tablename__)
         column_list = ", ".join(quote(name) for name in names)
-        # In the order of the unique index (scope, then bucket), so the indexes fill page by page.
-        rows.sort(key=_SCOPED_ORDER if scoped else _BUCKET_ORDER)
-        ids = _new_ids(len(rows))
+        rows.sort(key=order)
         raw = self.connection.connection.driver_connection
         assert raw is not None
         if self.dialect.name == "postgresql" and self.dialect.driver == "psycopg":
-            # COPY's text format takes the 32-hex-digit form of a uuid as it is.
             with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy:
-                for row_id, row in zip(ids, rows, strict=True):
-                    copy.write_row((row_id, *row))
+                for row in rows:
+                    copy.write_row(row)
             return
-        if self.dialect.name != "sqlite":  # stored as 32 hex digits on SQLite; a uuid object elsewhere
-            ids = [self._uuid(uuid.UUID(row_id)) for row_id in ids]
         marker = "?" if self.dialect.paramstyle == "qmark" else "%s"
         markers = ", ".join([marker] * len(names))
         sql = f"INSERT INTO {table} ({column_list}) VALUES ({markers})"  # noqa: S608 (names from the models)
         cursor = raw.cursor()
         try:
-            cursor.executemany(sql, [(row_id, *row) for row_id, row in zip(ids, rows, strict=True)])
+            cursor.executemany(sql, rows)
         finally:
             cursor.close()
 
@@ -150,15 +153,6 @@ def _processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any]
     if process is None:
         return lambda value: value
     return lambda value: None if value is None else process(value)
-
-
-def _new_ids(n: int) -> list[str]:
-    """n increasing uuids as 32 hex digits: the version 7 layout (Unix milliseconds, random bits)
-    with the low bits counting up from a random start. Increasing keys append to the primary-key
-    index instead of touching a random page of it per row."""
-    head = (time.time_ns() // 1_000_000) << 80 | 0x7 << 76 | secrets.randbits(12) << 64 | 0b10 << 62
-    start = head | secrets.randbits(60)  # 2 bits of headroom: the counter never reaches the variant
-    return [f"{value:032x}" for value in range(start, start + n)]
 
 
 def _touch_last_seen(db: Session, last_seen: dict[uuid.UUID, datetime]) -> None:
