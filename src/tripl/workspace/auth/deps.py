@@ -19,6 +19,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from tripl.core.context import TriplContext
 from tripl.core.db import utcnow
@@ -27,6 +29,7 @@ from tripl.core.errors import Forbidden, Unauthorized
 from tripl.core.http import request_origin_allowed
 from tripl.core.security import keyed_hash, sha256_hex
 from tripl.plan.projects.models import Project
+from tripl.plan.projects.scope import project_with_main_branch
 from tripl.workspace.api_keys.models import ApiKey, ApiKeyScope
 from tripl.workspace.users.models import User, UserRole, UserSession
 
@@ -54,14 +57,28 @@ class Principal:
         return self.api_key.project_id if self.api_key else None
 
 
-def get_principal(request: Request, db: DbSession, ctx: Context) -> Principal:
+async def get_principal(request: Request, db: DbSession, ctx: Context) -> Principal:
+    """The caller; on a `/projects/{slug}/…` route also the project, loaded in the same thread hop
+    once the caller is known (for `plan.projects.deps.get_project`)."""
+    return await run_in_threadpool(_principal_and_project, request, db, ctx)
+
+
+def _principal_and_project(request: Request, db: Session, ctx: TriplContext) -> Principal:
+    principal = _authenticate(request, db, ctx)
+    slug = request.path_params.get("slug")
+    if slug is not None:
+        request.state.project_scope = project_with_main_branch(db, slug)
+    return principal
+
+
+def _authenticate(request: Request, db: Session, ctx: TriplContext) -> Principal:
     authorization = request.headers.get("authorization", "")
     if authorization[:7].lower() == "bearer " and authorization[7:].strip():
         return _principal_from_api_key(request, db, ctx, authorization[7:].strip())
     return _principal_from_cookie(request, db, ctx)
 
 
-def _principal_from_api_key(request: Request, db: DbSession, ctx: Context, token: str) -> Principal:
+def _principal_from_api_key(request: Request, db: Session, ctx: TriplContext, token: str) -> Principal:
     invalid = Unauthorized("Invalid or expired API key")
     if not token.startswith(API_KEY_PREFIX):
         raise invalid
@@ -101,7 +118,7 @@ def _touch_last_used(ctx: TriplContext, key_id: uuid.UUID, now: datetime) -> Non
         log.warning("could not record last use of API key %s", key_id, exc_info=True)
 
 
-def _principal_from_cookie(request: Request, db: DbSession, ctx: Context) -> Principal:
+def _principal_from_cookie(request: Request, db: Session, ctx: TriplContext) -> Principal:
     token = request.cookies.get(ctx.settings.session_cookie_name)
     if not token:
         raise Unauthorized()
