@@ -6,9 +6,9 @@ Create Date: 2026-12-03 23:30:00
 
 The four series tables drop their uuid `id` (nothing refers to it) and the unique key becomes the
 primary key (breakdowns: the column before the bucket, so it also serves reads by column, and their
-extra scope/column index goes). On SQLite the tables are rebuilt WITHOUT ROWID, keeping every row
-(batch mode copies them); on PostgreSQL they are altered in place. The rows already satisfy the new
-keys: each is the old unique key's columns.
+extra scope/column index goes). On SQLite the tables are rebuilt keeping every row (batch mode
+copies them); on PostgreSQL they are altered in place. The rows already satisfy the new keys: each
+is the old unique key's columns.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def _unique_name(table: str) -> str:
 def upgrade() -> None:
     for table, (key, _, dropped) in TABLES.items():
         primary, unique = _primary_name(table), _unique_name(table)
-        with op.batch_alter_table(table, table_kwargs={"sqlite_with_rowid": False}) as batch_op:
+        with op.batch_alter_table(table) as batch_op:
             for index in dropped:
                 batch_op.drop_index(index)
             batch_op.drop_constraint(unique, type_="unique")
@@ -70,7 +70,7 @@ def downgrade() -> None:
         with op.batch_alter_table(table) as batch_op:
             batch_op.add_column(sa.Column("id", sa.Uuid(), nullable=True))
         op.execute(f"UPDATE {table} SET id = {new_id}")  # noqa: S608 (names from this file)
-        with op.batch_alter_table(table, table_kwargs={"sqlite_with_rowid": True}) as batch_op:
+        with op.batch_alter_table(table) as batch_op:
             batch_op.drop_constraint(primary, type_="primary")
             batch_op.alter_column("id", existing_type=sa.Uuid(), nullable=False)
             batch_op.create_primary_key(op.f(f"pk_{table}"), ["id"])

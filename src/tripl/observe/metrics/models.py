@@ -4,11 +4,11 @@ Every row names its scope three ways: `scope_type` + `scope_ref` (the API's voca
 id for project_total, the event type id, the event id) and nullable foreign keys so deleting an
 event or event type deletes its series with it.
 
-The natural key is the primary key, scope first, so a scope's series is one range of it; on
-SQLite the tables are WITHOUT ROWID, so a row lives in that one b-tree. Each other index costs a
-b-tree insert per written row, so only these remain: the event and event-type keys (their
-cascading deletes, and reads by event), and (scan, bucket) on metric_points (a chunk's
-replacement, the newest bucket per scan).
+The natural key is the primary key, scope first, so a scope's series is one range of it. Each
+other index costs a b-tree insert per written row, so only these remain: the event and event-type
+keys (their cascading deletes, and reads by event), and (scan, bucket) on metric_points (a chunk's
+replacement, the newest bucket per scan). The SQLite tables keep their rowid: WITHOUT ROWID would
+make each secondary index entry carry the whole key instead of a rowid, which measured slower.
 """
 
 from __future__ import annotations
@@ -54,9 +54,6 @@ class ScopedSeries:
     count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-WITHOUT_ROWID = {"sqlite_with_rowid": False}
-
-
 class MetricPoint(ScopedSeries, Base):
     """Rows per bucket for one scope (project total, an event type, or an event)."""
 
@@ -64,7 +61,6 @@ class MetricPoint(ScopedSeries, Base):
     __table_args__ = (
         PrimaryKeyConstraint("scan_config_id", "scope_type", "scope_ref", "bucket"),
         Index("ix_metric_points_scan_bucket", "scan_config_id", "bucket"),
-        WITHOUT_ROWID,
     )
 
 
@@ -81,7 +77,6 @@ class BreakdownPoint(ScopedSeries, Base):
         PrimaryKeyConstraint(
             "scan_config_id", "scope_type", "scope_ref", "column", "bucket", "value", "is_other"
         ),
-        WITHOUT_ROWID,
     )
 
     column: Mapped[str] = mapped_column(String(255))
@@ -95,7 +90,6 @@ class AppVersionPoint(ScopedSeries, Base):
     __tablename__ = "metric_app_version_points"
     __table_args__ = (
         PrimaryKeyConstraint("scan_config_id", "scope_type", "scope_ref", "bucket", "version", "is_other"),
-        WITHOUT_ROWID,
     )
 
     version: Mapped[str] = mapped_column(String(255))
@@ -106,7 +100,7 @@ class CoveragePoint(Base):
     """Per bucket: every row the collector read vs the rows matched to a plan event."""
 
     __tablename__ = "metric_coverage_points"
-    __table_args__ = (PrimaryKeyConstraint("scan_config_id", "bucket"), WITHOUT_ROWID)
+    __table_args__ = (PrimaryKeyConstraint("scan_config_id", "bucket"),)
 
     scan_config_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("scan_configs.id", ondelete="CASCADE"))
     bucket: Mapped[datetime]
