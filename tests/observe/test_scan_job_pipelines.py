@@ -20,6 +20,7 @@ from tripl.observe.metrics.storage import write_chunk
 from tripl.observe.scans.jobs import run_job
 from tripl.observe.scans.models import ScanInterval, ScanJob, ScanJobKind, ScanJobStatus
 from tripl.observe.scans.scheduling import floor_bucket, schedule_due_scans
+from tripl.observe.warehouse.base import WarehouseQueryError
 from tripl.plan.events.models import Event
 
 API = "/api/v1/projects/shop/scans"
@@ -151,3 +152,66 @@ def test_a_chunk_is_stored_with_its_checkpoint_or_not_at_all(
     checkpoint = load_job(context, job.id).checkpoint
     assert checkpoint is not None
     assert checkpoint["metrics"]["next_chunk_from"] == (start + timedelta(hours=2)).isoformat()
+
+
+def fetching(monkeypatch: pytest.MonkeyPatch, fail_at: int | None = None) -> list[datetime]:
+    """Record each chunk the warehouse thread fetches; the `fail_at`-th fetch fails as a query would."""
+    fetched: list[datetime] = []
+    real = collection._fetch_chunk
+
+    def fetch(warehouse: Any, queries: Any, plan: Any, start: datetime, end: datetime) -> Any:
+        fetched.append(start)
+        if len(fetched) == fail_at:
+            raise WarehouseQueryError("query failed: the warehouse went away")
+        return real(warehouse, queries, plan, start, end)
+
+    monkeypatch.setattr(collection, "_fetch_chunk", fetch)
+    return fetched
+
+
+def test_a_cancel_between_chunks_drops_the_chunk_fetched_ahead(
+    context: TriplContext, project: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, start, end = replay_setup(context, project)
+    job = add_job(
+        context, config, kind=ScanJobKind.replay, status=ScanJobStatus.pending, time_from=start, time_to=end
+    )
+    fetched = fetching(monkeypatch)
+    written = 0
+
+    def write_then_cancel(db: Session, *args: Any) -> None:
+        nonlocal written
+        write_chunk(db, *args)
+        written += 1
+        if written == 2:  # a user cancels while the second chunk is being written
+            db.execute(update(ScanJob).where(ScanJob.id == job.id).values(cancel_requested=True))
+
+    monkeypatch.setattr(collection, "write_chunk", write_then_cancel)
+    assert run_job(context, job.id) == ScanJobStatus.cancelled
+    hours = [start + timedelta(hours=h) for h in range(3)]
+    assert fetched == hours  # the third chunk was read ahead while the second was written...
+    assert stored_buckets(context, config.id) == hours[:2]  # ...and nothing of it was stored
+    row = load_job(context, job.id)
+    assert row.result_summary is not None and row.result_summary["chunks_done"] == 2
+    assert row.checkpoint is not None and row.checkpoint["metrics"]["next_chunk_from"] == hours[2].isoformat()
+
+
+def test_a_failed_query_of_a_chunk_fetched_ahead_fails_the_job_and_keeps_the_chunks_before(
+    context: TriplContext, project: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, start, end = replay_setup(context, project)
+    job = add_job(
+        context, config, kind=ScanJobKind.replay, status=ScanJobStatus.pending, time_from=start, time_to=end
+    )
+    fetching(monkeypatch, fail_at=3)
+    assert run_job(context, job.id) == ScanJobStatus.failed
+    row = load_job(context, job.id)
+    assert row.error_message == "Scan failed: query failed: the warehouse went away"
+    assert stored_buckets(context, config.id) == [start, start + timedelta(hours=1)]
+    # A new replay of the window then stores all of it (the two chunks replaced, not doubled).
+    monkeypatch.undo()
+    retry = add_job(
+        context, config, kind=ScanJobKind.replay, status=ScanJobStatus.pending, time_from=start, time_to=end
+    )
+    assert run_job(context, retry.id) == ScanJobStatus.completed
+    assert stored_buckets(context, config.id) == [start + timedelta(hours=h) for h in range(5)]

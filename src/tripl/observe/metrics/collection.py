@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
@@ -154,20 +155,23 @@ def collect_metrics(
     counters = Counters.from_checkpoint(saved.get("counters") if resume_from else None)
     details: list[str] = []
     cancelled = False
-    with open_for(ctx, plan.source) as warehouse:
+    todo = [(s, e) for s, e in chunks if resume_from is None or s >= as_utc(resume_from)]
+    with _WarehouseThread(ctx, plan.source) as remote:
         try:
-            base = parse_base_query(config.base_query, warehouse.dialect)
+            base = parse_base_query(config.base_query, remote.dialect)
         except InvalidQuery as exc:
             raise ScanFailed(f"The scan's base query is not valid: {exc}") from None
         resolver = agg.Resolver(plan.identity, plan.index)  # names each identity once per run
-        queries = _run_queries(plan, base, warehouse.dialect)
-        for chunk_start, chunk_end in chunks:
-            if resume_from is not None and chunk_start < as_utc(resume_from):
-                continue
+        queries = _run_queries(plan, base, remote.dialect)
+        # While a chunk is counted and written, the warehouse already runs the next one's queries.
+        ahead = remote.fetch(queries, plan, *todo[0]) if todo else None
+        for index in range(len(todo)):
             if counters.chunks and control.cancel_requested():
                 cancelled = True
-                break
-            fetched = _fetch_chunk(warehouse, queries, plan, chunk_start, chunk_end)
+                break  # the chunk fetched ahead is dropped unwritten
+            assert ahead is not None
+            fetched = ahead.result()
+            ahead = remote.fetch(queries, plan, *todo[index + 1]) if index + 1 < len(todo) else None
             _collect_chunk(ctx, control, plan, resolver, queries, fetched, len(chunks), counters, details)
     if plan.index.default_type_id is None and not config.event_type_column:
         details.append("The scan config maps rows to no event type (set event_type_id or event_type_column)")
@@ -291,6 +295,45 @@ def _run_queries(plan: Plan, base: Any, dialect: str) -> RunQueries:
         for field_ in dict.fromkeys(config.distribution_drift_fields or [])
     ]
     return RunQueries(WindowedSql(counts, dialect), len(specs), bool(config.app_version_column), values)
+
+
+class _WarehouseThread:
+    """The run's warehouse connection, opened, queried and closed on one dedicated thread (a
+    connection is never shared between threads), so queries run beside the main thread's work."""
+
+    def __init__(self, ctx: TriplContext, source: DataSource) -> None:
+        self._ctx, self._source = ctx, source
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-warehouse")
+        self._warehouse: Warehouse | None = None
+
+    def __enter__(self) -> _WarehouseThread:
+        try:
+            self._warehouse = self._pool.submit(self._open).result()
+        except BaseException:
+            self._pool.shutdown(wait=True)
+            raise
+        return self
+
+    def _open(self) -> Warehouse:
+        return open_for(self._ctx, self._source).__enter__()
+
+    @property
+    def dialect(self) -> str:
+        assert self._warehouse is not None
+        return self._warehouse.dialect
+
+    def fetch(
+        self, queries: RunQueries, plan: Plan, chunk_start: datetime, chunk_end: datetime
+    ) -> Future[ChunkResults]:
+        assert self._warehouse is not None
+        return self._pool.submit(_fetch_chunk, self._warehouse, queries, plan, chunk_start, chunk_end)
+
+    def __exit__(self, *exc: object) -> None:
+        # Runs after any fetch still queued or running (its result is dropped), on the same thread.
+        warehouse, self._warehouse = self._warehouse, None
+        if warehouse is not None:
+            self._pool.submit(warehouse.__exit__, None, None, None)
+        self._pool.shutdown(wait=True)
 
 
 def _fetch_chunk(
