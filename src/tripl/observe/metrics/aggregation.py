@@ -143,8 +143,10 @@ class Unmatched:
 
 @dataclass
 class ChunkCounts:
-    metrics: Counter[tuple[Scope, datetime]] = field(default_factory=Counter)
-    versions: Counter[tuple[Scope, datetime, str]] = field(default_factory=Counter)
+    metrics: dict[tuple[Scope, datetime], int] = field(default_factory=dict)
+    # By scope number (an index into `scopes`) until `fold_versions`: an int hashes in C, a Scope not.
+    versions: dict[tuple[int, datetime, str], int] = field(default_factory=dict)
+    scopes: list[Scope] = field(default_factory=list)
     total: Counter[datetime] = field(default_factory=Counter)
     matched: Counter[datetime] = field(default_factory=Counter)
     unmatched: dict[str, Unmatched] = field(default_factory=dict)
@@ -199,11 +201,9 @@ def count_rows(
             if version_text:
                 version_key = (scope, bucket, version_text)
                 versions[version_key] = versions.get(version_key, 0) + count
-    listed = scopes.listed
-    out.metrics = Counter({(listed[scope], bucket): count for (scope, bucket), count in metrics.items()})
-    out.versions = Counter(
-        {(listed[scope], bucket, version): count for (scope, bucket, version), count in versions.items()}
-    )
+    listed = out.scopes = scopes.listed
+    out.metrics = {(listed[scope], bucket): count for (scope, bucket), count in metrics.items()}
+    out.versions = versions
     return out
 
 
@@ -241,19 +241,18 @@ def _version_text(cache: dict[Any, str | None], version: Any) -> str | None:
     return cache[version]
 
 
-def fold_versions(
-    versions: Counter[tuple[Scope, datetime, str]], keep: int
-) -> Counter[tuple[Scope, datetime, str, bool]]:
+def fold_versions(counts: ChunkCounts, keep: int) -> dict[tuple[Scope, datetime, str, bool], int]:
     """Keep the `keep` newest versions seen in the chunk; sum every older one into one Other row."""
-    kept = kept_versions({version for _, _, version in versions}, keep)
-    folded: Counter[tuple[Scope, datetime, str, bool]] = Counter()
-    for (scope, bucket, version), count in versions.items():
+    kept = kept_versions({version for _, _, version in counts.versions}, keep)
+    folded: dict[tuple[int, datetime, str, bool], int] = {}
+    for (scope, bucket, version), count in counts.versions.items():
         if version in kept:
             folded[(scope, bucket, version, False)] = count  # (scope, bucket, version) is unique
         else:
             other = (scope, bucket, OTHER_VERSION, True)
             folded[other] = folded.get(other, 0) + count
-    return folded
+    listed = counts.scopes
+    return {(listed[scope], bucket, version, o): n for (scope, bucket, version, o), n in folded.items()}
 
 
 BreakdownKey = tuple[Scope, str, datetime, str, bool]  # scope, column, bucket, value, is_other

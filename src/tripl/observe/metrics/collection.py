@@ -412,7 +412,7 @@ def _collect_chunk(
     )
     counts = agg.count_rows(rows, resolver, config.id)
     keep = config.app_version_keep_releases or DEFAULT_KEEP_RELEASES
-    versions = agg.fold_versions(counts.versions, keep)
+    versions = agg.fold_versions(counts, keep)
     breakdowns = _breakdowns(plan, resolver, queries, fetched.values)
 
     with ctx.db.transaction() as db:
