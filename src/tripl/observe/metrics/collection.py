@@ -3,10 +3,11 @@
 The window is cut into chunks (`replay_chunk_interval`, else the interval) on the bucket grid.
 Per chunk the warehouse does the counting: one bucketed GROUP BY over the identity columns (plus
 the app version column), and one top-values query per breakdown column and per distribution
-field. Each chunk is then written in one transaction that first deletes the chunk's stored rows
-of this scan, so collecting a window again replaces it and never doubles it; the job's checkpoint
-and progress commit in that same transaction. A cancel is honoured between chunks and keeps what
-was written.
+field (built once per run; only their time bounds change per chunk). The queries run on a
+warehouse thread one chunk ahead of the counting. Each chunk is written in one transaction that
+first deletes the chunk's stored rows of this scan, so collecting a window again replaces it and
+never doubles it; the job's checkpoint and progress commit in that same transaction. A cancel is
+honoured between chunks and keeps what was written (the chunk read ahead is dropped).
 """
 
 from __future__ import annotations
@@ -155,7 +156,7 @@ def collect_metrics(
     counters = Counters.from_checkpoint(saved.get("counters") if resume_from else None)
     details: list[str] = []
     cancelled = False
-    todo = [(s, e) for s, e in chunks if resume_from is None or s >= as_utc(resume_from)]
+    todo = [chunk for chunk in chunks if resume_from is None or chunk[0] >= as_utc(resume_from)]
     with _WarehouseThread(ctx, plan.source) as remote:
         try:
             base = parse_base_query(config.base_query, remote.dialect)
