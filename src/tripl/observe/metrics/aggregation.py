@@ -108,6 +108,14 @@ class Resolver:
         # type check (a tuple holding an unhashable JSON value raises TypeError on lookup).
         self.by_raw: dict[tuple[Any, ...], Named] = {}
 
+    def lookup(self, values: tuple[Any, ...]) -> Named:
+        """`name(values)` for a row's identity tuple, through the raw-tuple index when it can."""
+        try:
+            named = self.by_raw.get(values)
+        except TypeError:  # an unhashable JSON value
+            named = None
+        return named if named is not None else self.name(values)
+
     def name(self, values: Sequence[Any]) -> Named:
         """`values` are the raw values of `self.keys`, in that order."""
         key = tuple(values)
@@ -167,14 +175,9 @@ def count_rows(
     # Keyed by scope number while counting: int and datetime hash in C, a Scope's hash does not.
     metrics: dict[tuple[int, datetime], int] = {}
     versions: dict[tuple[int, datetime, str], int] = {}
-    by_raw = resolver.by_raw
+    lookup = resolver.lookup
     for bucket, values, version, count in rows:
-        try:
-            named = by_raw.get(values)
-        except TypeError:  # an unhashable JSON value
-            named = None
-        if named is None:
-            named = resolver.name(values)
+        named = lookup(values)
         target = targets.get(id(named))
         if target is None:
             target = targets[id(named)] = scopes.of(named)
@@ -280,14 +283,9 @@ def count_breakdown(
     wanted = resolver.plan.own_breakdowns.get(column, frozenset())
     scopes_of: dict[int, tuple[Scope, ...]] = {}  # by id() of a Named the resolver keeps alive
     labels: dict[Any, str] = {}
-    by_raw = resolver.by_raw
+    lookup = resolver.lookup
     for bucket, values, value, is_other, count in rows:
-        try:
-            named = by_raw.get(values)
-        except TypeError:  # an unhashable JSON value
-            named = None
-        if named is None:
-            named = resolver.name(values)
+        named = lookup(values)
         scopes = scopes_of.get(id(named))
         if scopes is None:
             scopes = ()
