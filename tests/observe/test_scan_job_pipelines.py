@@ -18,7 +18,7 @@ from tripl.observe.metrics import collection
 from tripl.observe.metrics.models import MetricPoint
 from tripl.observe.metrics.storage import write_chunk
 from tripl.observe.scans.jobs import run_job
-from tripl.observe.scans.models import ScanInterval, ScanJob, ScanJobKind, ScanJobStatus
+from tripl.observe.scans.models import ScanConfig, ScanInterval, ScanJob, ScanJobKind, ScanJobStatus
 from tripl.observe.scans.scheduling import floor_bucket, schedule_due_scans
 from tripl.observe.warehouse.base import WarehouseQueryError
 from tripl.plan.events.models import Event
@@ -43,19 +43,22 @@ def recent_rows() -> list[tuple[Any, ...]]:
     return rows
 
 
+def hourly_config(context: TriplContext, project: dict[str, Any], **overrides: Any) -> ScanConfig:
+    """A config over `recent_rows()`: types from `kind`, names from `screen`, hourly on `ts`."""
+    settings: dict[str, Any] = {
+        "event_type_column": "kind",
+        "event_name_format": "{screen}",
+        "time_column": "ts",
+        "interval": ScanInterval.h1,
+    }
+    source = make_warehouse(context, DDL, recent_rows())
+    return make_config(context, project["id"], source, **{**settings, **overrides})
+
+
 def test_a_manual_run_catalogs_and_collects_then_the_schedule_has_nothing_left(
     editor: TestClient, context: TriplContext, project: dict[str, Any]
 ) -> None:
-    source = make_warehouse(context, DDL, recent_rows())
-    config = make_config(
-        context,
-        project["id"],
-        source,
-        event_type_column="kind",
-        event_name_format="{screen}",
-        time_column="ts",
-        interval=ScanInterval.h1,
-    )
+    config = hourly_config(context, project)
     job = editor.post(f"{API}/{config.id}/run").json()
     assert drain_queue(context) == ["completed"], load_job(context, job["id"]).error_message
 
@@ -76,16 +79,7 @@ def test_a_manual_run_catalogs_and_collects_then_the_schedule_has_nothing_left(
 def test_a_metrics_failure_in_a_scheduled_run_is_recorded(
     context: TriplContext, project: dict[str, Any]
 ) -> None:
-    source = make_warehouse(context, DDL, recent_rows())
-    config = make_config(
-        context,
-        project["id"],
-        source,
-        event_type_column="kind",
-        event_name_format="{screen}",
-        time_column="no_such_column",
-        interval=ScanInterval.h1,
-    )
+    config = hourly_config(context, project, time_column="no_such_column")
     [job_id] = schedule_due_scans(context)
     assert drain_queue(context) == ["failed"]
     row = load_job(context, job_id)
@@ -100,17 +94,7 @@ def test_a_metrics_failure_in_a_scheduled_run_is_recorded(
 
 def replay_setup(context: TriplContext, project: dict[str, Any]) -> tuple[Any, datetime, datetime]:
     """A monitoring config over five hours of events, cataloged, no series stored; and the window."""
-    source = make_warehouse(context, DDL, recent_rows())
-    config = make_config(
-        context,
-        project["id"],
-        source,
-        event_type_column="kind",
-        event_name_format="{screen}",
-        time_column="ts",
-        interval=ScanInterval.h1,
-        replay_chunk_interval=ScanInterval.h1,
-    )
+    config = hourly_config(context, project, replay_chunk_interval=ScanInterval.h1)
     catalog = add_job(context, config, kind=ScanJobKind.catalog, status=ScanJobStatus.pending)
     assert run_job(context, catalog.id) == ScanJobStatus.completed
     with context.db.transaction() as db:  # what the manual run also collected: the replay starts empty

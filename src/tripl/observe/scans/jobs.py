@@ -349,27 +349,13 @@ def _finish(
     now = utcnow()
     try:
         with claim.ctx.db.transaction() as db:
-            updated = affected_rows(
-                db.execute(
-                    update(ScanJob)
-                    .where(
-                        ScanJob.id == row.id,
-                        ScanJob.status == ScanJobStatus.running,
-                        ScanJob.attempts == claim.attempt,
-                    )
-                    .values(
-                        status=status,
-                        completed_at=now,
-                        updated_at=now,
-                        heartbeat_at=now,
-                        result_summary=dict(state.summary) or None,
-                        error_message=error,
-                    )
-                    .execution_options(synchronize_session=False)
-                )
+            claim.write_in(
+                db,
+                status=status,
+                completed_at=now,
+                result_summary=dict(state.summary) or None,
+                error_message=error,
             )
-            if not updated:
-                raise LostClaim(str(row.id))
             _record_backoff(db, row, status, now)
     except LostClaim:
         log.warning("scan job %s was taken over before it finished here; outcome dropped", row.id)
