@@ -99,7 +99,7 @@ class Database:
     """An engine plus its session factory; one per app or worker process."""
 
     def __init__(self, url: str) -> None:
-        from tripl.core.read_cache import track_plan_writes
+        from tripl.core.read_cache import track_plan_writes  # it imports Base from this module
 
         self.url = url
         self.engine = make_engine(url)
