@@ -109,6 +109,7 @@ def empty_all_tables(ctx: TriplContext) -> None:
             for table in tables:
                 conn.execute(table.delete())
     ctx.read_cache.clear()
+    ctx.reusable.clear()
 
 
 @pytest.fixture

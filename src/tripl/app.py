@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tripl.config import Settings
 from tripl.core.context import TriplContext, build_context
 from tripl.core.errors import DomainError
+from tripl.core.reuse import ReuseMiddleware
 from tripl.demo.router import router as demo_router
 from tripl.observe.data_sources.router import router as data_sources_router
 from tripl.observe.metrics.router import router as metrics_router
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None, *, context: TriplContext | None
     )
     app.state.tripl = context
     app.state.start_worker = start_worker
+    app.add_middleware(ReuseMiddleware, context=context)  # inside RequestIdMiddleware: ids still set
     app.add_middleware(RequestIdMiddleware)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

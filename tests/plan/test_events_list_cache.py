@@ -129,16 +129,16 @@ def test_only_committed_plan_writes_move_the_generation(context: TriplContext, p
 
 
 def test_the_body_cache_drops_least_recently_used_pages_beyond_its_size() -> None:
-    cache = BodyCache(max_bytes=40)
-    cache.put("a", b"x" * 10)
-    cache.put("b", b"x" * 10)
-    cache.put("c", b"x" * 10)
+    cache: BodyCache[bytes] = BodyCache(max_bytes=40)
+    cache.put("a", b"x" * 10, 10)
+    cache.put("b", b"x" * 10, 10)
+    cache.put("c", b"x" * 10, 10)
     assert cache.get("a") is not None  # now the most recently used
-    cache.put("d", b"x" * 10)
-    cache.put("e", b"x" * 10)  # 50 bytes: "b", the least recently used, goes
+    cache.put("d", b"x" * 10, 10)
+    cache.put("e", b"x" * 10, 10)  # 50 bytes: "b", the least recently used, goes
     assert cache.get("b") is None
     assert [cache.get(k) is not None for k in "acde"] == [True, True, True, True]
-    cache.put("huge", b"x" * 11)  # over a quarter of the cache: never kept
+    cache.put("huge", b"x" * 11, 11)  # over a quarter of the cache: never kept
     assert cache.get("huge") is None and cache.get("e") is not None
 
 

@@ -9,6 +9,7 @@ from tripl.core.db import Database
 from tripl.core.jobs import JobQueue
 from tripl.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from tripl.core.read_cache import BodyCache
+from tripl.core.reuse import ReusableResponses
 from tripl.core.security import Cipher
 
 
@@ -19,7 +20,8 @@ class TriplContext:
     cipher: Cipher
     limiter: RateLimiter
     queue: JobQueue = field(init=False)
-    read_cache: BodyCache = field(default_factory=BodyCache)
+    read_cache: BodyCache[bytes] = field(default_factory=BodyCache)
+    reusable: ReusableResponses = field(init=False)
 
     def close(self) -> None:
         self.queue.stop_consumer()
@@ -39,4 +41,5 @@ def build_context(settings: Settings) -> TriplContext:
         limiter=limiter,
     )
     context.queue = JobQueue(queue_url, context)
+    context.reusable = ReusableResponses(settings.session_cookie_name)
     return context

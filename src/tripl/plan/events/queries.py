@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from tripl.core.db import utcnow, uuid_text
 from tripl.core.errors import NotFound
-from tripl.core.read_cache import BodyCache, plan_generation
+from tripl.core.read_cache import BodyCache
+from tripl.core.reuse import etag_matches
 from tripl.plan.branches.models import PlanBranch
 from tripl.plan.event_types.models import EventType
 from tripl.plan.events.models import Event, EventFieldValue, EventMetaValue, EventStatus, EventTag
@@ -328,7 +329,8 @@ class ListPage:
 
 def cached_list_page(
     db: Session,
-    cache: BodyCache,
+    cache: BodyCache[bytes],
+    generation: int | None,
     branch: PlanBranch,
     f: EventFilter,
     *,
@@ -338,30 +340,24 @@ def cached_list_page(
 ) -> ListPage:
     """The List Events body, from the cache while no plan write was committed since it was built.
 
-    The generation is read first, in the same transaction as the page, so a cached page is never
+    The caller read the generation before anything else of the request, so a cached page is never
     older than the generation it is filed under. It is also the page's ETag (with the minute that
     `silent_since_days` counts back from): a client holding the same URL's body from this
     generation is told so (304) without a body.
     """
-    generation = plan_generation(db)
     if generation is None:
         events, total = list_events(db, branch, f, offset=offset, limit=limit)
         return ListPage(None, list_page_json(db, events, total))
     etag = f'W/"plan-{generation}{f.as_of.strftime("-%Y%m%d%H%M") if f.as_of else ""}"'
-    if if_none_match and _etag_matches(etag, if_none_match):
+    if if_none_match and etag_matches(etag, if_none_match):
         return ListPage(etag, None)
     key = ("events", generation, branch.id, f, offset, limit)
     body = cache.get(key)
     if body is None:
         events, total = list_events(db, branch, f, offset=offset, limit=limit)
         body = list_page_json(db, events, total)
-        cache.put(key, body)
+        cache.put(key, body, len(body))
     return ListPage(etag, body)
-
-
-def _etag_matches(etag: str, if_none_match: str) -> bool:
-    candidates = [tag.strip() for tag in if_none_match.split(",")]
-    return "*" in candidates or etag in candidates or etag.removeprefix("W/") in candidates
 
 
 def responses(db: Session, events: Sequence[Event]) -> list[EventResponse]:

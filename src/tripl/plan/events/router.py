@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import uuid
-from http import HTTPStatus
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Query, Response, status
+from fastapi import APIRouter, Body, Header, Query, Request, Response, status
 
 from tripl.core.db import utcnow
 from tripl.core.deps import Context, DbSession
+from tripl.core.reuse import ReusableResponse, reusable, validated_json
 from tripl.plan.events import ordering, queries, service
 from tripl.plan.events.history import list_changes
 from tripl.plan.events.models import EventStatus
@@ -33,12 +34,14 @@ NO_CONTENT = status.HTTP_204_NO_CONTENT
 
 
 @router.get("", response_model=EventListResponse, summary="List Events")
+@reusable
 def list_events(
+    request: Request,
     project: ProjectDep,
     branch: BranchDep,
     db: DbSession,
     ctx: Context,
-    _: Viewer,
+    principal: Viewer,
     event_type_id: uuid.UUID | None = None,
     search: Annotated[
         str | None, Query(description="Case-insensitive text in name, description or source name")
@@ -52,6 +55,8 @@ def list_events(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
     if_none_match: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
+    # Minute resolution, so that repeated requests share one cached page.
+    as_of = utcnow().replace(second=0, microsecond=0) if silent_since_days is not None else None
     f = queries.EventFilter(
         event_type_id,
         search,
@@ -60,17 +65,20 @@ def list_events(
         silent_since_days,
         field_value,
         meta_value,
-        # Minute resolution, so that repeated requests share one cached page.
-        as_of=utcnow().replace(second=0, microsecond=0) if silent_since_days is not None else None,
+        as_of=as_of,
     )
+    generation: int | None = request.state.generation  # read before the caller (@reusable)
     page = queries.cached_list_page(
-        db, ctx.read_cache, branch, f, offset=offset, limit=limit, if_none_match=if_none_match
+        db, ctx.read_cache, generation, branch, f, offset=offset, limit=limit, if_none_match=if_none_match
     )
-    # no-cache: a browser keeps the body but asks again each time, and is answered 304 while current.
-    headers = {"etag": page.etag, "cache-control": "private, no-cache"} if page.etag else None
-    if page.body is None:
-        return Response(status_code=HTTPStatus.NOT_MODIFIED, headers=headers)
-    return Response(page.body, media_type="application/json", headers=headers)
+    if generation is None or page.etag is None:
+        return Response(page.body, media_type="application/json")
+    if page.body is not None and principal.reusable_until is not None:
+        until = principal.reusable_until
+        if as_of is not None:
+            until = min(until, as_of + timedelta(minutes=1))
+        ctx.reusable.offer(request, ReusableResponse(generation, page.body, page.etag, until))
+    return validated_json(page.etag, page.body)
 
 
 @router.post("", response_model=EventResponse, status_code=status.HTTP_201_CREATED, summary="Create Event")

@@ -27,6 +27,8 @@ from tripl.core.db import utcnow
 from tripl.core.deps import SAFE_METHODS, Context, DbSession
 from tripl.core.errors import Forbidden, Unauthorized
 from tripl.core.http import request_origin_allowed
+from tripl.core.read_cache import UNCOUNTED, plan_generation
+from tripl.core.reuse import bearer_token, is_reusable
 from tripl.core.security import keyed_hash, sha256_hex
 from tripl.plan.projects.models import Project
 from tripl.plan.projects.scope import project_with_main_branch
@@ -43,6 +45,9 @@ LAST_USED_RESOLUTION = timedelta(seconds=60)
 class Principal:
     user: User
     api_key: ApiKey | None = None
+    reusable_until: datetime | None = None
+    """Until when this authentication holds without reading the database again, if nothing is
+    written meanwhile: the credential's expiry, for an API key also when its use is next recorded."""
 
     @property
     def role(self) -> UserRole:
@@ -64,6 +69,10 @@ async def get_principal(request: Request, db: DbSession, ctx: Context) -> Princi
 
 
 def _principal_and_project(request: Request, db: Session, ctx: TriplContext) -> Principal:
+    if is_reusable(request.scope.get("endpoint")):
+        # Before the caller is read, so that an offered response is never newer than its
+        # generation (core/reuse.py).
+        request.state.generation = plan_generation(db)
     principal = _authenticate(request, db, ctx)
     slug = request.path_params.get("slug")
     if slug is not None:
@@ -72,9 +81,9 @@ def _principal_and_project(request: Request, db: Session, ctx: TriplContext) -> 
 
 
 def _authenticate(request: Request, db: Session, ctx: TriplContext) -> Principal:
-    authorization = request.headers.get("authorization", "")
-    if authorization[:7].lower() == "bearer " and authorization[7:].strip():
-        return _principal_from_api_key(request, db, ctx, authorization[7:].strip())
+    token = bearer_token(request.headers.get("authorization", ""))
+    if token is not None:
+        return _principal_from_api_key(request, db, ctx, token)
     return _principal_from_cookie(request, db, ctx)
 
 
@@ -105,7 +114,11 @@ def _principal_from_api_key(request: Request, db: Session, ctx: TriplContext, to
             _touch_last_used(ctx, key.id, now)
             db.expunge(key)  # written by its own transaction; this one stays read-only
         key.last_used_at = now
-    return Principal(user=user, api_key=key)
+    assert key.last_used_at is not None
+    until = key.last_used_at + LAST_USED_RESOLUTION
+    if key.expires_at is not None:
+        until = min(until, key.expires_at)
+    return Principal(user=user, api_key=key, reusable_until=until)
 
 
 def _touch_last_used(ctx: TriplContext, key_id: uuid.UUID, now: datetime) -> None:
@@ -113,7 +126,12 @@ def _touch_last_used(ctx: TriplContext, key_id: uuid.UUID, now: datetime) -> Non
     read that turns into a write mid-transaction fails instead of waiting for the lock)."""
     try:
         with ctx.db.transaction() as db:
-            db.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
+            db.execute(
+                update(ApiKey)
+                .where(ApiKey.id == key_id)
+                .values(last_used_at=now)
+                .execution_options(**UNCOUNTED)  # no cached response shows it
+            )
     except OperationalError:
         log.warning("could not record last use of API key %s", key_id, exc_info=True)
 
@@ -133,7 +151,7 @@ def _principal_from_cookie(request: Request, db: Session, ctx: TriplContext) -> 
         request, ctx.settings.trusted_origins
     ):
         raise Forbidden("Cross-site request refused: Origin or Referer must match this site")
-    return Principal(user=row[1])
+    return Principal(user=row[1], reusable_until=row[0].expires_at)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
