@@ -9,8 +9,9 @@ The client is a minimal HTTP/1.1 loop on asyncio (uvloop), so that it takes litt
 server shares with it. Prints requests/s, p50/p95 latency, the server's CPU per request, and the SQL
 statements one request runs with their EXPLAIN ANALYZE execution times.
 
-Repeated identical requests are answered from each process's page cache (invalidated by any plan
-write); the "different page every request" rows measure the uncached path.
+Repeated identical requests from the same key are answered before routing from each process's
+reused responses, after one shared read of the plan generation (core/reuse.py; any plan, user or
+key write invalidates them); the "another page each time" rows measure the uncached path.
 """
 
 from __future__ import annotations

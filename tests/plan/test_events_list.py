@@ -200,6 +200,7 @@ def test_listing_costs_the_same_statements_for_5_or_500_events(
         body = listed(editor, limit=1000)
     assert body["total"] == 5
     _fill(context, plan, 5, 495)
+    context.reusable.clear()  # else the repeat first reads the generation to try the reused answer
     with count_statements(context) as large:
         body = listed(editor, limit=1000)
     assert body["total"] == 500 and len(body["items"]) == 500

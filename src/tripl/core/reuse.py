@@ -141,7 +141,8 @@ class GenerationReads:
             if not self._reading:
                 self._reading = True
                 self._reader = loop.create_task(self._read_while_waited())
-        return await self._next
+        # Shielded: a waiter whose client went away must not cancel the read the others share.
+        return await asyncio.shield(self._next)
 
     async def _read_while_waited(self) -> None:
         try:
