@@ -129,31 +129,26 @@ class GenerationReads:
         self._read = read
         self._loop: asyncio.AbstractEventLoop | None = None
         self._next: asyncio.Future[int | None] | None = None
-        self._reading = False
         self._reader: asyncio.Task[None] | None = None  # held: the loop keeps only weak references
 
     async def current(self) -> int | None:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # a new event loop (tests start one per client)
-            self._loop, self._next, self._reading = loop, None, False
+            self._loop, self._next, self._reader = loop, None, None
         if self._next is None:
             self._next = loop.create_future()
-            if not self._reading:
-                self._reading = True
+            if self._reader is None or self._reader.done():
                 self._reader = loop.create_task(self._read_while_waited())
         # Shielded: a waiter whose client went away must not cancel the read the others share.
         return await asyncio.shield(self._next)
 
     async def _read_while_waited(self) -> None:
-        try:
-            while self._next is not None:
-                waiting, self._next = self._next, None
-                try:
-                    waiting.set_result(await run_in_threadpool(self._read))
-                except Exception as exc:
-                    waiting.set_exception(exc)
-        finally:
-            self._reading = False
+        while self._next is not None:
+            waiting, self._next = self._next, None
+            try:
+                waiting.set_result(await run_in_threadpool(self._read))
+            except Exception as exc:
+                waiting.set_exception(exc)
 
 
 class ReuseMiddleware:
