@@ -109,13 +109,13 @@ def _principal_from_api_key(request: Request, db: Session, ctx: TriplContext, to
             raise Forbidden("API key is scoped to a single project")
         if slug != bound_slug:
             raise Forbidden("API key is not authorized for this project")
-    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+    last_used = key.last_used_at
+    if last_used is None or now - last_used >= LAST_USED_RESOLUTION:
         if request.method in SAFE_METHODS:
             _touch_last_used(ctx, key.id, now)
             db.expunge(key)  # written by its own transaction; this one stays read-only
-        key.last_used_at = now
-    assert key.last_used_at is not None
-    until = key.last_used_at + LAST_USED_RESOLUTION
+        key.last_used_at = last_used = now
+    until = last_used + LAST_USED_RESOLUTION
     if key.expires_at is not None:
         until = min(until, key.expires_at)
     return Principal(user=user, api_key=key, reusable_until=until)
