@@ -16,9 +16,12 @@ from tripl.app import create_app
 from tripl.core.context import TriplContext, build_context
 from tripl.core.db import utcnow
 from tripl.core.read_cache import BodyCache, plan_generation
+from tripl.plan.event_types.models import EventType
 from tripl.plan.events.models import Event
+from tripl.plan.fields.models import FieldDefinition
 from tripl.plan.variables.models import Variable
 from tripl.workspace.audit.models import AuditEntry
+from tripl.workspace.auth.service import purge_expired_sessions
 
 
 @pytest.fixture
@@ -122,9 +125,14 @@ def test_only_committed_plan_writes_move_the_generation(context: TriplContext, p
         db.execute(insert(AuditEntry).values(action="test.action"))
     assert generation(context) == start
 
-    with context.db.transaction() as db:  # one transaction, several statements: one step
+    with context.db.transaction() as db:  # statements that touch no row change nothing
         db.execute(update(Event).values(description="a"))
-        db.execute(update(Variable).values(description="b"))
+        assert purge_expired_sessions(db) == 0
+    assert generation(context) == start
+
+    with context.db.transaction() as db:  # one transaction, several statements: one step
+        db.execute(update(EventType).values(description="a"))
+        db.execute(update(FieldDefinition).values(description="b"))
     assert generation(context) == start + 1
 
 

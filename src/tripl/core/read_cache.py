@@ -71,12 +71,17 @@ def track_plan_writes(engine: Engine) -> None:
     event.listen(engine, "rollback", _forget_writes)
 
 
-def _note_write(conn: Connection, statement: Any, *_: Any) -> None:
-    # A joined or aliased target has no single name: counted as a plan write, to stay safe.
+def _note_write(
+    conn: Connection, statement: Any, _multiparams: Any, _params: Any, _options: Any, result: Any
+) -> None:
+    # A joined or aliased target has no single name: counted as a plan write, to stay safe. A
+    # statement that touched no row changed nothing (the hourly session purge, mostly); an unknown
+    # row count (-1) counts.
     if (
         isinstance(statement, UpdateBase)
         and getattr(statement.table, "name", None) not in TABLES_NO_CACHED_READ_USES
         and not statement.get_execution_options().get("tripl_uncounted")
+        and getattr(result, "rowcount", -1) != 0
     ):
         conn.info[_WROTE_PLAN] = True
 
