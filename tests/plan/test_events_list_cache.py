@@ -15,7 +15,7 @@ from tests.plan.factories import make_variable_context
 from tripl.app import create_app
 from tripl.core.context import TriplContext, build_context
 from tripl.core.db import utcnow
-from tripl.core.read_cache import BodyCache, plan_generation
+from tripl.core.read_cache import SizedLru, plan_generation
 from tripl.plan.event_types.models import EventType
 from tripl.plan.events.models import Event
 from tripl.plan.fields.models import FieldDefinition
@@ -137,7 +137,7 @@ def test_only_committed_plan_writes_move_the_generation(context: TriplContext, p
 
 
 def test_the_body_cache_drops_least_recently_used_pages_beyond_its_size() -> None:
-    cache: BodyCache[bytes] = BodyCache(max_bytes=40)
+    cache: SizedLru[bytes] = SizedLru(max_bytes=40)
     cache.put("a", b"x" * 10, 10)
     cache.put("b", b"x" * 10, 10)
     cache.put("c", b"x" * 10, 10)

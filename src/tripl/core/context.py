@@ -8,7 +8,7 @@ from tripl.config import Settings
 from tripl.core.db import Database
 from tripl.core.jobs import JobQueue
 from tripl.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
-from tripl.core.read_cache import BodyCache
+from tripl.core.read_cache import SizedLru
 from tripl.core.reuse import ReusableResponses
 from tripl.core.security import Cipher
 
@@ -20,7 +20,7 @@ class TriplContext:
     cipher: Cipher
     limiter: RateLimiter
     queue: JobQueue = field(init=False)
-    read_cache: BodyCache[bytes] = field(default_factory=BodyCache)
+    read_cache: SizedLru[bytes] = field(default_factory=SizedLru)
     reusable: ReusableResponses = field(init=False)
 
     def close(self) -> None:

@@ -103,7 +103,7 @@ def plan_generation(db: Session | Connection) -> int | None:
     return value
 
 
-class BodyCache(Generic[V]):
+class SizedLru(Generic[V]):
     """Values by key, each with a size in bytes; least recently used dropped first once
     `max_bytes` is exceeded."""
 

@@ -28,7 +28,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tripl.core.db import utcnow
-from tripl.core.read_cache import BodyCache, plan_generation
+from tripl.core.read_cache import SizedLru, plan_generation
 from tripl.core.security import sha256_hex
 
 if TYPE_CHECKING:
@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 ReuseKey = tuple[str, bytes, str]
+GENERATION_STATE = "generation"
+"""`request.state` name of the generation a `@reusable` request read before anything else."""
 
 
 def reusable(endpoint: F) -> F:
@@ -89,7 +91,7 @@ class ReusableResponses:
 
     def __init__(self, cookie_name: str, max_bytes: int = 32 * 2**20) -> None:
         self.cookie_name = cookie_name
-        self._entries: BodyCache[ReusableResponse] = BodyCache(max_bytes)
+        self._entries: SizedLru[ReusableResponse] = SizedLru(max_bytes)
 
     def key(self, conn: HTTPConnection) -> ReuseKey | None:
         """Path, query string and whose credential: the same rule `_authenticate` applies."""
@@ -175,6 +177,8 @@ class ReuseMiddleware:
             generation = None
         if generation != entry.generation:
             responses.discard(key)
+            if generation is not None:  # read before anything of the request: the route's too
+                scope.setdefault("state", {})[GENERATION_STATE] = generation
             await self.app(scope, receive, send)
             return
         await entry.answer(conn.headers.get("if-none-match"))(scope, receive, send)

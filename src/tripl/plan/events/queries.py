@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from tripl.core.db import utcnow, uuid_text
 from tripl.core.errors import NotFound
-from tripl.core.read_cache import BodyCache
+from tripl.core.read_cache import SizedLru
 from tripl.core.reuse import etag_matches
 from tripl.plan.branches.models import PlanBranch
 from tripl.plan.event_types.models import EventType
@@ -329,7 +329,7 @@ class ListPage:
 
 def cached_list_page(
     db: Session,
-    cache: BodyCache[bytes],
+    cache: SizedLru[bytes],
     generation: int | None,
     branch: PlanBranch,
     f: EventFilter,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Header, Query, Request, Response, status
 
 from tripl.core.db import utcnow
 from tripl.core.deps import Context, DbSession
-from tripl.core.reuse import ReusableResponse, reusable, validated_json
+from tripl.core.reuse import GENERATION_STATE, ReusableResponse, reusable, validated_json
 from tripl.plan.events import ordering, queries, service
 from tripl.plan.events.history import list_changes
 from tripl.plan.events.models import EventStatus
@@ -67,11 +67,11 @@ def list_events(
         meta_value,
         as_of=as_of,
     )
-    generation: int | None = request.state.generation  # read before the caller (@reusable)
+    generation: int | None = getattr(request.state, GENERATION_STATE)  # read first (@reusable)
     page = queries.cached_list_page(
         db, ctx.read_cache, generation, branch, f, offset=offset, limit=limit, if_none_match=if_none_match
     )
-    if generation is None or page.etag is None:
+    if generation is None or page.etag is None:  # no generation row: nothing is cached
         return Response(page.body, media_type="application/json")
     if page.body is not None and principal.reusable_until is not None:
         until = principal.reusable_until

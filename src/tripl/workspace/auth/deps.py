@@ -28,7 +28,7 @@ from tripl.core.deps import SAFE_METHODS, Context, DbSession
 from tripl.core.errors import Forbidden, Unauthorized
 from tripl.core.http import request_origin_allowed
 from tripl.core.read_cache import UNCOUNTED, plan_generation
-from tripl.core.reuse import bearer_token, is_reusable
+from tripl.core.reuse import GENERATION_STATE, bearer_token, is_reusable
 from tripl.core.security import keyed_hash, sha256_hex
 from tripl.plan.projects.models import Project
 from tripl.plan.projects.scope import project_with_main_branch
@@ -69,10 +69,10 @@ async def get_principal(request: Request, db: DbSession, ctx: Context) -> Princi
 
 
 def _principal_and_project(request: Request, db: Session, ctx: TriplContext) -> Principal:
-    if is_reusable(request.scope.get("endpoint")):
+    if is_reusable(request.scope.get("endpoint")) and not hasattr(request.state, GENERATION_STATE):
         # Before the caller is read, so that an offered response is never newer than its
-        # generation (core/reuse.py).
-        request.state.generation = plan_generation(db)
+        # generation (core/reuse.py); ReuseMiddleware may have read it already.
+        setattr(request.state, GENERATION_STATE, plan_generation(db))
     principal = _authenticate(request, db, ctx)
     slug = request.path_params.get("slug")
     if slug is not None:
