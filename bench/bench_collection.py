@@ -270,11 +270,11 @@ def in_worker(*args: str) -> dict[str, Any]:
 
 
 def worker_run_job(data_dir: str, job_id: str) -> None:
-    # A worker process has its modules loaded long before a job arrives: import what the job's
-    # pipelines use before the clock starts, as the bare side imports its driver first.
-    import tripl.observe.metrics.collection
-    import tripl.observe.scans.catalog  # noqa: F401
-    from tripl.observe.scans.jobs import run_job
+    # A worker warms up before its first job (pipelines and SQL dialects imported), as the bare
+    # side imports its driver before the clock starts.
+    from tripl.observe.scans.jobs import load_pipelines, run_job
+
+    load_pipelines()
 
     ctx = bench_context(Path(data_dir))
     started = time.perf_counter()

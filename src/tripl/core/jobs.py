@@ -70,6 +70,21 @@ def periodic_job(name: str, **cron: str) -> Callable[[JobFn], JobFn]:
     return register
 
 
+_warm_ups: list[Callable[[], None]] = []
+
+
+def worker_warm_up(fn: Callable[[], None]) -> Callable[[], None]:
+    """Register `fn()` to run once when a worker starts consuming, before its first job: what
+    every job would otherwise pay for on first use (lazy imports) is paid at start-up instead."""
+    _warm_ups.append(fn)
+    return fn
+
+
+def _warm_up() -> None:
+    for fn in _warm_ups:
+        fn()
+
+
 def load_job_modules() -> None:
     for module in JOB_MODULES:
         importlib.import_module(module)
@@ -104,6 +119,7 @@ class JobQueue:
         return result
 
     def start_consumer(self, threads: int, *, periodic: bool = True) -> Consumer:
+        _warm_up()
         consumer = _EmbeddedConsumer(
             self.huey, workers=threads, worker_type="thread", periodic=periodic, max_delay=1.0
         )
@@ -112,6 +128,7 @@ class JobQueue:
         return consumer
 
     def run_consumer_forever(self, threads: int, *, periodic: bool = True) -> None:
+        _warm_up()
         consumer = self.huey.create_consumer(workers=threads, worker_type="thread", periodic=periodic)
         consumer.run()
 

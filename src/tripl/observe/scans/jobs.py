@@ -29,13 +29,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import sqlglot
 from sqlalchemy import event, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from tripl.core.context import TriplContext
 from tripl.core.db import utcnow
-from tripl.core.jobs import job, periodic_job
+from tripl.core.jobs import job, periodic_job, worker_warm_up
 from tripl.observe.scans.models import ScanConfig, ScanJob, ScanJobKind, ScanJobStatus
 from tripl.observe.scans.runtime import ScanFailed
 from tripl.observe.scans.scheduling import (
@@ -48,6 +49,7 @@ from tripl.observe.scans.scheduling import (
     record_scheduled_outcome,
 )
 from tripl.observe.warehouse.base import WarehouseError
+from tripl.observe.warehouse.base_query import DIALECTS
 
 log = logging.getLogger(__name__)
 
@@ -319,6 +321,18 @@ def _pipeline(where: tuple[str, str]) -> Callable[..., dict[str, Any]]:
     module, name = where
     fn: Callable[..., dict[str, Any]] = getattr(importlib.import_module(module), name)
     return fn
+
+
+@worker_warm_up
+def load_pipelines() -> None:
+    """Import the pipelines, the embedded and PostgreSQL adapters (the other clients are heavy and
+    stay lazy) and the SQL dialects, so a worker's first job doesn't."""
+    for module, _ in (CATALOG_PIPELINE, METRICS_PIPELINE, GROUPS_PIPELINE):
+        importlib.import_module(module)
+    for module in ("tripl.observe.warehouse.duckdb", "tripl.observe.warehouse.postgres"):
+        importlib.import_module(module)
+    for dialect in DIALECTS:
+        sqlglot.Dialect.get_or_raise(dialect)
 
 
 def _merge_phase_counters(summary: dict[str, Any], counters: dict[str, Any]) -> None:
