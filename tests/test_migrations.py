@@ -5,17 +5,31 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Column, MetaData, Table, Uuid, create_engine, inspect, select, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    create_engine,
+    func,
+    inspect,
+    select,
+)
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
-from tripl.core.db import Database
+from tripl.core.db import Database, UTCDateTime
 from tripl.core.migrate import alembic_config, upgrade
-from tripl.models import Base
+from tripl.models import AppVersionPoint, Base, BreakdownPoint, MetricPoint, MetricSeries
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -39,57 +53,77 @@ def test_migrations_match_the_models(
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_series_keep_their_rows_when_their_natural_key_becomes_the_primary_key(
+def test_series_points_survive_the_move_to_series_ids_and_back(
     backend: str, tmp_path: object, pg_database_factory: Callable[[], str]
 ) -> None:
     url = f"sqlite:///{tmp_path}/series.db" if backend == "sqlite" else pg_database_factory()
-    engine = create_engine(url)  # no foreign-key pragma: the rows point at no real scan config
-    scan, bucket = uuid.uuid4(), datetime(2026, 11, 2, 13, tzinfo=UTC)
-    scope = {"scan_config_id": scan, "scope_type": "project_total", "scope_ref": str(scan)}
-    rows = {
-        "metric_points": {**scope, "bucket": bucket, "count": 7},
-        "metric_breakdown_points": {
-            **scope,
-            "bucket": bucket,
-            "count": 5,
-            "column": "os",
-            "value": "ios",
-            "is_other": False,
-        },
-        "metric_app_version_points": {
-            **scope,
-            "bucket": bucket,
-            "count": 3,
-            "version": "2.1",
-            "is_other": False,
-        },
-        "metric_coverage_points": {
-            "scan_config_id": scan,
-            "bucket": bucket,
-            "total_count": 9,
-            "matched_count": 8,
-        },
+    # The rows point at no real scan config: no foreign-key pragma on SQLite, and PostgreSQL's
+    # foreign-key triggers off for these sessions.
+    replica = {"options": "-c session_replication_role=replica"} if backend == "postgresql" else {}
+    engine = create_engine(url, connect_args=replica)
+    scan, event, event_type = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    first, second = datetime(2026, 11, 2, 13, tzinfo=UTC), datetime(2026, 11, 2, 14, tzinfo=UTC)
+    total = {"scan_config_id": scan, "scope_type": "project_total", "scope_ref": str(scan),
+             "event_type_id": None, "event_id": None}  # fmt: skip
+    of_event = {"scan_config_id": scan, "scope_type": "event", "scope_ref": str(event),
+                "event_type_id": event_type, "event_id": event}  # fmt: skip
+    old_rows: dict[str, list[dict[str, Any]]] = {
+        "metric_points": [
+            {**total, "bucket": first, "count": 7},
+            {**total, "bucket": second, "count": 8},
+            {**of_event, "bucket": first, "count": 2},
+        ],
+        "metric_breakdown_points": [
+            {**of_event, "bucket": b, "count": n, "column": "os", "value": v, "is_other": o}
+            for b, v, o, n in ((first, "ios", False, 5), (second, "ios", False, 6), (first, "Other", True, 1))
+        ],
+        "metric_app_version_points": [
+            {**total, "bucket": first, "count": 3, "version": "2.1", "is_other": False},
+        ],
     }
+    old_columns = {
+        "scan_config_id": Uuid(), "scope_type": String(16), "scope_ref": String(64), "event_type_id": Uuid(),
+        "event_id": Uuid(), "bucket": UTCDateTime(), "count": BigInteger(), "column": String(255),
+        "value": String(500), "version": String(255), "is_other": Boolean(),
+    }  # fmt: skip
+
+    def old_table(name: str) -> Table:
+        names = dict.fromkeys(k for row in old_rows[name] for k in row)
+        return Table(name, MetaData(), *(Column(k, old_columns[k]) for k in names))
+
+    def as_set(rows: Any) -> set[frozenset[tuple[str, Any]]]:
+        return {frozenset((k, v) for k, v in dict(row).items() if v is not None) for row in rows}
+
+    def stored_old() -> dict[str, set[frozenset[tuple[str, Any]]]]:
+        with engine.connect() as conn:
+            return {
+                name: as_set(r._asdict() for r in conn.execute(select(old_table(name)))) for name in old_rows
+            }
+
+    expected = {name: as_set(rows) for name, rows in old_rows.items()}
     try:
-        migrate_to(engine, "0003")
+        migrate_to(engine, "0004")
         with engine.begin() as conn:
-            if backend == "postgresql":
-                conn.execute(text("SET LOCAL session_replication_role = replica"))
-            for name, row in rows.items():
-                model = Base.metadata.tables[name]
-                old = Table(
-                    name, MetaData(), Column("id", Uuid()), *(Column(k, model.c[k].type) for k in row)
-                )
-                conn.execute(old.insert(), {**row, "id": uuid.uuid4()})
+            for name, rows in old_rows.items():
+                conn.execute(old_table(name).insert(), rows)
         migrate_to(engine, "head")
-        with engine.connect() as conn:
-            for name, row in rows.items():
-                table = Base.metadata.tables[name]
-                assert [r._asdict() for r in conn.execute(select(*(table.c[k] for k in row)))] == [row]
-        migrate_to(engine, "0003")  # and back: every row gets an id again
-        with engine.connect() as conn:
-            for name in rows:
-                assert conn.execute(text(f"SELECT count(id) FROM {name}")).scalar() == 1
+        with Session(engine) as db:
+            counts = {(p.scope_type, p.bucket): p.count for p in db.scalars(select(MetricPoint))}
+            assert counts == {("project_total", first): 7, ("project_total", second): 8, ("event", first): 2}
+            breakdowns = {
+                (p.bucket, p.value, p.is_other): (p.count, p.event_id, p.event_type_id)
+                for p in db.scalars(select(BreakdownPoint))
+            }
+            assert breakdowns == {
+                (first, "ios", False): (5, event, event_type),
+                (second, "ios", False): (6, event, event_type),
+                (first, "Other", True): (1, event, event_type),
+            }
+            assert [(p.version, p.count) for p in db.scalars(select(AppVersionPoint))] == [("2.1", 3)]
+            # one series per old key: total and event counts, two breakdown values, one version
+            assert db.scalar(select(func.count()).select_from(MetricSeries)) == 5
+        migrate_to(engine, "0004")  # and back: the same rows in the old tables
+        assert stored_old() == expected
     finally:
         engine.dispose()
 

@@ -3,7 +3,14 @@
 from tripl.core.db import Base
 from tripl.core.read_cache import PlanGeneration
 from tripl.observe.data_sources.models import DataSource
-from tripl.observe.metrics.models import AppVersionPoint, BreakdownPoint, CoveragePoint, MetricPoint
+from tripl.observe.metrics.models import (
+    AppVersionPoint,
+    BreakdownPoint,
+    CoveragePoint,
+    MetricPoint,
+    MetricSeries,
+    SeriesPoint,
+)
 from tripl.observe.reconciliation.models import ShadowEvent
 from tripl.observe.scans.models import ScanConfig, ScanJob, ScanPreviewJob
 from tripl.plan.branches.models import PlanBranch
@@ -41,6 +48,7 @@ __all__ = [
     "FieldDefinition",
     "MetaFieldDefinition",
     "MetricPoint",
+    "MetricSeries",
     "PlanBranch",
     "PlanGeneration",
     "Project",
@@ -48,6 +56,7 @@ __all__ = [
     "ScanConfig",
     "ScanJob",
     "ScanPreviewJob",
+    "SeriesPoint",
     "SettingOverride",
     "ShadowEvent",
     "User",

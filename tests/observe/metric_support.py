@@ -6,10 +6,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from tripl.core.context import TriplContext
 from tripl.core.db import utcnow
 from tripl.observe.data_sources.models import DataSource
-from tripl.observe.metrics.models import AppVersionPoint, BreakdownPoint, MetricPoint, MetricScopeType
+from tripl.observe.metrics.models import MetricScopeType, MetricSeries, SeriesKind, SeriesPoint
 from tripl.observe.scans.models import ScanConfig, ScanInterval
 from tripl.observe.warehouse.base import DBType
 
@@ -66,14 +69,37 @@ def scope_of(scan: ScanConfig, scope: str, ref: Any = None, event_type_id: Any =
     return columns
 
 
+def put_points(
+    db: Session,
+    scan_id: uuid.UUID,
+    scope: dict[str, Any],
+    counts: dict[datetime, int],
+    *,
+    kind: SeriesKind = SeriesKind.count,
+    column: str = "",
+    value: str = "",
+    is_other: bool = False,
+) -> int:
+    """Points of one series (`scope`: the `scope_of` columns), creating the series if needed."""
+    key = {"scan_config_id": scan_id, "kind": kind, "column": column, "value": value, "is_other": is_other}
+    series_id = db.scalar(
+        select(MetricSeries.id).filter_by(**key, scope_type=scope["scope_type"], scope_ref=scope["scope_ref"])
+    )
+    if series_id is None:
+        series = MetricSeries(**key, **scope)
+        db.add(series)
+        db.flush()
+        series_id = series.id
+    db.add_all(SeriesPoint(series_id=series_id, bucket=b, count=c) for b, c in counts.items())
+    db.flush()
+    return series_id
+
+
 def add_points(
     ctx: TriplContext, scan: ScanConfig, scope: str, ref: Any, counts: dict[datetime, int]
 ) -> None:
     with ctx.db.transaction() as db:
-        for bucket, count in counts.items():
-            db.add(
-                MetricPoint(scan_config_id=scan.id, bucket=bucket, count=count, **scope_of(scan, scope, ref))
-            )
+        put_points(db, scan.id, scope_of(scan, scope, ref), counts)
 
 
 def add_breakdowns(
@@ -86,17 +112,10 @@ def add_breakdowns(
 ) -> None:
     with ctx.db.transaction() as db:
         for bucket, value, is_other, count in rows:
-            db.add(
-                BreakdownPoint(
-                    scan_config_id=scan.id,
-                    bucket=bucket,
-                    column=column,
-                    value=value,
-                    is_other=is_other,
-                    count=count,
-                    **scope_of(scan, scope, ref),
-                )
-            )
+            put_points(
+                db, scan.id, scope_of(scan, scope, ref), {bucket: count},
+                kind=SeriesKind.breakdown, column=column, value=value, is_other=is_other,
+            )  # fmt: skip
 
 
 def add_versions(
@@ -104,13 +123,7 @@ def add_versions(
 ) -> None:
     with ctx.db.transaction() as db:
         for bucket, version, is_other, count in rows:
-            db.add(
-                AppVersionPoint(
-                    scan_config_id=scan.id,
-                    bucket=bucket,
-                    version=version,
-                    is_other=is_other,
-                    count=count,
-                    **scope_of(scan, scope, ref),
-                )
-            )
+            put_points(
+                db, scan.id, scope_of(scan, scope, ref), {bucket: count},
+                kind=SeriesKind.app_version, value=version, is_other=is_other,
+            )  # fmt: skip

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from tests.conftest import UserClientFactory
+from tests.observe.metric_support import put_points
 from tests.observe.observe_support import (
     DATA_SOURCES,
     create_source,
@@ -22,7 +23,7 @@ from tests.plan.factories import make_event, make_event_type
 from tripl.core.context import TriplContext
 from tripl.core.db import utcnow
 from tripl.observe.data_sources.models import DataSource
-from tripl.observe.metrics.models import MetricPoint, MetricScopeType
+from tripl.observe.metrics.models import MetricScopeType
 from tripl.observe.scans.models import ScanConfig
 from tripl.workspace.audit.models import AuditEntry
 
@@ -387,15 +388,8 @@ def test_stats_sum_stored_metrics_of_the_sources_scans(
     ]
     with context.db.transaction() as db:
         for scan_id, scope, ref, event_id, bucket, count in points:
-            db.add(
-                MetricPoint(
-                    scan_config_id=scan_id,
-                    scope_type=scope,
-                    scope_ref=ref,
-                    event_id=event_id,
-                    bucket=bucket,
-                    count=count,
-                )
+            put_points(
+                db, scan_id, {"scope_type": scope, "scope_ref": ref, "event_id": event_id}, {bucket: count}
             )
 
     response = viewer.get(f"{DATA_SOURCES}/{ds['id']}/stats")

@@ -1,16 +1,16 @@
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from tests.observe.metric_support import put_points
 from tests.observe.scan_support import Control, make_config, make_warehouse
 from tests.plan.factories import make_event, make_event_type
 
 from tripl.core.context import TriplContext
-from tripl.observe.metrics.models import BreakdownPoint, MetricPoint, MetricScopeType
+from tripl.observe.metrics.models import BreakdownPoint, MetricPoint, MetricScopeType, SeriesKind
 from tripl.observe.scans.groups import apply_event_groups
 from tripl.observe.scans.runtime import ScanFailed
 from tripl.plan.events.models import Event, EventStatus, EventTag
@@ -28,16 +28,13 @@ RULES = [
 ]
 
 
-def point(config_id: uuid.UUID, event: Event, bucket: datetime, count: int) -> MetricPoint:
-    return MetricPoint(
-        scan_config_id=config_id,
-        scope_type=MetricScopeType.event,
-        scope_ref=str(event.id),
-        event_type_id=event.event_type_id,
-        event_id=event.id,
-        bucket=bucket,
-        count=count,
-    )
+def event_scope(event: Event) -> dict[str, Any]:
+    return {
+        "scope_type": MetricScopeType.event,
+        "scope_ref": str(event.id),
+        "event_type_id": event.event_type_id,
+        "event_id": event.id,
+    }
 
 
 def test_apply_event_groups_merges_metrics_tags_and_photos(
@@ -54,27 +51,13 @@ def test_apply_event_groups_merges_metrics_tags_and_photos(
     source = make_warehouse(context, "CREATE TABLE ev (x INTEGER)", [])
     config = make_config(context, project["id"], source, event_type_id=event_type.id, event_group_rules=RULES)
     with context.db.transaction() as db:
-        db.add_all(
-            [
-                point(config.id, one, B1, 5),
-                point(config.id, two, B1, 7),  # clashes with one's B1 row once merged: summed
-                point(config.id, two, B2, 3),
-            ]
-        )
+        put_points(db, config.id, event_scope(one), {B1: 5})
+        put_points(db, config.id, event_scope(two), {B1: 7, B2: 3})  # B1 clashes with one's once merged
         for event, value, count in ((one, "ios", 2), (two, "ios", 4), (two, "web", 1)):
-            db.add(
-                BreakdownPoint(
-                    scan_config_id=config.id,
-                    scope_type=MetricScopeType.event,
-                    scope_ref=str(event.id),
-                    event_type_id=event.event_type_id,
-                    event_id=event.id,
-                    bucket=B1,
-                    count=count,
-                    column="platform",
-                    value=value,
-                )
-            )
+            put_points(
+                db, config.id, event_scope(event), {B1: count},
+                kind=SeriesKind.breakdown, column="platform", value=value,
+            )  # fmt: skip
         db.add_all([EventTag(event_id=one.id, name="shop"), EventTag(event_id=two.id, name="shop")])
         db.add(EventTag(event_id=two.id, name="beta"))
         db.add(

@@ -15,7 +15,7 @@ from tests.observe.scan_support import make_config, make_warehouse
 from tripl.core.context import TriplContext
 from tripl.core.db import utcnow
 from tripl.observe.metrics import collection
-from tripl.observe.metrics.models import MetricPoint
+from tripl.observe.metrics.models import CoveragePoint, MetricPoint, MetricSeries
 from tripl.observe.metrics.storage import write_chunk
 from tripl.observe.scans.jobs import run_job
 from tripl.observe.scans.models import ScanConfig, ScanInterval, ScanJob, ScanJobKind, ScanJobStatus
@@ -98,7 +98,8 @@ def replay_setup(context: TriplContext, project: dict[str, Any]) -> tuple[Any, d
     catalog = add_job(context, config, kind=ScanJobKind.catalog, status=ScanJobStatus.pending)
     assert run_job(context, catalog.id) == ScanJobStatus.completed
     with context.db.transaction() as db:  # what the manual run also collected: the replay starts empty
-        db.execute(delete(MetricPoint).where(MetricPoint.scan_config_id == config.id))
+        db.execute(delete(MetricSeries).where(MetricSeries.scan_config_id == config.id))
+        db.execute(delete(CoveragePoint).where(CoveragePoint.scan_config_id == config.id))
     end = floor_bucket(utcnow(), ScanInterval.h1)
     return config, end - timedelta(hours=5), end
 

@@ -31,7 +31,7 @@ from tests.observe.scan_job_support import (
 
 from tripl.core.context import TriplContext
 from tripl.core.db import utcnow
-from tripl.observe.metrics.models import MetricPoint, MetricScopeType
+from tripl.observe.metrics.models import CoveragePoint
 from tripl.observe.scans import jobs
 from tripl.observe.scans.models import ScanConfig, ScanInterval, ScanJobKind, ScanJobStatus
 from tripl.observe.scans.runtime import JobControl, ScanFailed
@@ -59,29 +59,24 @@ def monitoring_scan(context: TriplContext, project: dict[str, Any]) -> ScanConfi
 
 
 def write_bucket(ctx: TriplContext, config_id: uuid.UUID, bucket: datetime, count: int) -> None:
-    """What a metrics pipeline writes per bucket: one project-total row, replaced when re-collected."""
+    """What a metrics pipeline records per bucket for scheduling: its coverage row, replaced when
+    re-collected."""
     with ctx.db.transaction() as db:
         db.execute(
-            delete(MetricPoint).where(MetricPoint.scan_config_id == config_id, MetricPoint.bucket == bucket)
-        )
-        db.add(
-            MetricPoint(
-                scan_config_id=config_id,
-                scope_type=MetricScopeType.project_total,
-                scope_ref=str(config_id),
-                bucket=bucket,
-                count=count,
+            delete(CoveragePoint).where(
+                CoveragePoint.scan_config_id == config_id, CoveragePoint.bucket == bucket
             )
         )
+        db.add(CoveragePoint(scan_config_id=config_id, bucket=bucket, total_count=count, matched_count=count))
 
 
 def stored_buckets(ctx: TriplContext, config_id: uuid.UUID) -> list[datetime]:
     with ctx.db.sessions() as db:
         return list(
             db.scalars(
-                select(MetricPoint.bucket)
-                .where(MetricPoint.scan_config_id == config_id)
-                .order_by(MetricPoint.bucket)
+                select(CoveragePoint.bucket)
+                .where(CoveragePoint.scan_config_id == config_id)
+                .order_by(CoveragePoint.bucket)
             )
         )
 

@@ -21,7 +21,7 @@ from tests.observe.scan_job_support import (
 
 from tripl.core.context import TriplContext
 from tripl.core.db import utcnow
-from tripl.observe.metrics.models import MetricPoint, MetricScopeType
+from tripl.observe.metrics.models import CoveragePoint
 from tripl.observe.scans import jobs
 from tripl.observe.scans.models import ScanConfig, ScanInterval, ScanJob, ScanJobKind, ScanJobStatus
 from tripl.observe.scans.runtime import JobControl, ScanFailed
@@ -116,15 +116,7 @@ def jobs_of(ctx: TriplContext, config: ScanConfig) -> list[ScanJob]:
 
 def add_bucket(ctx: TriplContext, config: ScanConfig, bucket: datetime) -> None:
     with ctx.db.transaction() as db:
-        db.add(
-            MetricPoint(
-                scan_config_id=config.id,
-                scope_type=MetricScopeType.project_total,
-                scope_ref=str(config.id),
-                bucket=bucket,
-                count=1,
-            )
-        )
+        db.add(CoveragePoint(scan_config_id=config.id, bucket=bucket, total_count=1, matched_count=1))
 
 
 def test_due_monitoring_configs_get_one_collect_job_each(

@@ -32,9 +32,8 @@ from tripl.core.db import Base
 TABLES_NO_CACHED_READ_USES = frozenset(
     {
         "plan_generation",
-        "metric_points",
-        "metric_breakdown_points",
-        "metric_app_version_points",
+        "metric_series",
+        "metric_series_points",
         "metric_coverage_points",
         "shadow_events",
         "scan_jobs",

@@ -1,14 +1,18 @@
-"""Time series written by metric collection, keyed by what they count (no surrogate id).
+"""Time series written by metric collection: one row per series, one narrow row per point.
 
-Every row names its scope three ways: `scope_type` + `scope_ref` (the API's vocabulary: the scan
-id for project_total, the event type id, the event id) and nullable foreign keys so deleting an
-event or event type deletes its series with it.
+A series names what it counts: its scan, its kind (counts, a breakdown value, an app version), its
+scope three ways (`scope_type` + `scope_ref`, the API's vocabulary: the scan id for project_total,
+the event type id, the event id; and nullable foreign keys, so deleting an event or event type
+deletes its series and, by cascade, their points), and for breakdowns and versions the column,
+value and whether it is the folded Other row. Its key is unique, so it exists once.
 
-The natural key is the primary key, scope first, so a scope's series is one range of it. Each
-other index costs a b-tree insert per written row, so only these remain: the event and event-type
-keys (their cascading deletes, and reads by event), and (scan, bucket) on metric_points (a chunk's
-replacement, the newest bucket per scan). The SQLite tables keep their rowid: WITHOUT ROWID would
-make each secondary index entry carry the whole key instead of a rowid, which measured slower.
+A point is (series id, bucket, count), keyed (series_id, bucket): collecting a bucket again
+replaces its point, never doubles it. Points are most of what collection writes, so they carry no
+text key and no other index (a SQLite WITHOUT ROWID table: the key is the only b-tree).
+
+`MetricPoint`, `BreakdownPoint` and `AppVersionPoint` map each kind as series joined to points
+(the kind in the join condition), so reads filter by scope, column and bucket in one statement.
+They are for reads; `storage` writes series and points.
 """
 
 from __future__ import annotations
@@ -17,10 +21,22 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, Index, PrimaryKeyConstraint, String
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy import (
+    BigInteger,
+    Enum,
+    ForeignKey,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    UniqueConstraint,
+    and_,
+    join,
+)
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from tripl.core.db import Base
+
+SERIES_ID = BigInteger().with_variant(Integer, "sqlite")  # SQLite: an alias of the rowid
 
 
 class MetricScopeType(enum.StrEnum):
@@ -29,71 +45,80 @@ class MetricScopeType(enum.StrEnum):
     event = "event"
 
 
-class ScopedSeries:
-    @declared_attr
-    def scan_config_id(cls) -> Mapped[uuid.UUID]:
-        return mapped_column(ForeignKey("scan_configs.id", ondelete="CASCADE"))
+class SeriesKind(enum.StrEnum):
+    count = "count"
+    breakdown = "breakdown"
+    app_version = "app_version"
 
-    @declared_attr
-    def scope_type(cls) -> Mapped[MetricScopeType]:
-        return mapped_column(Enum(MetricScopeType, native_enum=False, length=16))
 
-    @declared_attr
-    def scope_ref(cls) -> Mapped[str]:
-        return mapped_column(String(64))
+class MetricSeries(Base):
+    __tablename__ = "metric_series"
+    __table_args__ = (
+        UniqueConstraint(
+            "scan_config_id", "scope_type", "scope_ref", "kind", "column", "value", "is_other",
+            name="uq_metric_series_key",
+        ),
+    )  # fmt: skip
 
-    @declared_attr
-    def event_type_id(cls) -> Mapped[uuid.UUID | None]:
-        return mapped_column(ForeignKey("event_types.id", ondelete="CASCADE"), index=True)
+    id: Mapped[int] = mapped_column(SERIES_ID, primary_key=True, autoincrement=True)
+    scan_config_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("scan_configs.id", ondelete="CASCADE"))
+    kind: Mapped[SeriesKind] = mapped_column(Enum(SeriesKind, native_enum=False, length=16))
+    scope_type: Mapped[MetricScopeType] = mapped_column(Enum(MetricScopeType, native_enum=False, length=16))
+    scope_ref: Mapped[str] = mapped_column(String(64))
+    event_type_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("event_types.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), index=True
+    )
+    # '' for plain counts; a breakdown's column; unused for versions.
+    column: Mapped[str] = mapped_column(String(255), default="")
+    # '' for plain counts; a breakdown value or an app version.
+    value: Mapped[str] = mapped_column(String(500), default="")
+    is_other: Mapped[bool] = mapped_column(default=False)
 
-    @declared_attr
-    def event_id(cls) -> Mapped[uuid.UUID | None]:
-        return mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
 
+class SeriesPoint(Base):
+    __tablename__ = "metric_series_points"
+    __table_args__ = (PrimaryKeyConstraint("series_id", "bucket"), {"sqlite_with_rowid": False})
+
+    series_id: Mapped[int] = mapped_column(SERIES_ID, ForeignKey("metric_series.id", ondelete="CASCADE"))
     bucket: Mapped[datetime]
     count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class MetricPoint(ScopedSeries, Base):
-    """Rows per bucket for one scope (project total, an event type, or an event)."""
-
-    __tablename__ = "metric_points"
-    __table_args__ = (
-        PrimaryKeyConstraint("scan_config_id", "scope_type", "scope_ref", "bucket"),
-        Index("ix_metric_points_scan_bucket", "scan_config_id", "bucket"),
-    )
+_series = MetricSeries.__table__
+_points = SeriesPoint.__table__
 
 
-class BreakdownPoint(ScopedSeries, Base):
-    """Rows per bucket and value of one breakdown (or distribution-drift) column of a scope.
+def _of_kind(kind: SeriesKind) -> object:
+    return join(_series, _points, and_(_series.c.id == _points.c.series_id, _series.c.kind == kind))
+
+
+class MetricPoint(Base):
+    """Counts per bucket of one scope (project total, an event type, or an event)."""
+
+    __table__ = _of_kind(SeriesKind.count)
+    series_id = column_property(_series.c.id, _points.c.series_id)
+
+
+class BreakdownPoint(Base):
+    """Counts per bucket and value of one breakdown (or distribution-drift) column of a scope.
 
     With `metric_breakdown_values_limit` the warehouse keeps the top values and folds the rest
     into one `is_other` row.
     """
 
-    __tablename__ = "metric_breakdown_points"
-    # The column before the bucket: reads take one column of a scope over a window.
-    __table_args__ = (
-        PrimaryKeyConstraint(
-            "scan_config_id", "scope_type", "scope_ref", "column", "bucket", "value", "is_other"
-        ),
-    )
-
-    column: Mapped[str] = mapped_column(String(255))
-    value: Mapped[str] = mapped_column(String(500))
-    is_other: Mapped[bool] = mapped_column(default=False)
+    __table__ = _of_kind(SeriesKind.breakdown)
+    series_id = column_property(_series.c.id, _points.c.series_id)
 
 
-class AppVersionPoint(ScopedSeries, Base):
-    """Rows per bucket and app version; versions older than the kept releases fold into Other."""
+class AppVersionPoint(Base):
+    """Counts per bucket and app version; versions older than the kept releases fold into Other."""
 
-    __tablename__ = "metric_app_version_points"
-    __table_args__ = (
-        PrimaryKeyConstraint("scan_config_id", "scope_type", "scope_ref", "bucket", "version", "is_other"),
-    )
-
-    version: Mapped[str] = mapped_column(String(255))
-    is_other: Mapped[bool] = mapped_column(default=False)
+    __table__ = _of_kind(SeriesKind.app_version)
+    series_id = column_property(_series.c.id, _points.c.series_id)
+    version = column_property(_series.c.value)
 
 
 class CoveragePoint(Base):

@@ -1,4 +1,4 @@
-"""Writing one collected chunk: its series replace what was stored for the chunk, in one transaction."""
+"""Writing one collected chunk: its points replace what was stored for the chunk, in one transaction."""
 
 from __future__ import annotations
 
@@ -8,19 +8,21 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Uuid, delete, select, update
+from sqlalchemy import Uuid, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
 from tripl.core.db import UTCDateTime
 from tripl.observe.metrics import aggregation as agg
-from tripl.observe.metrics.models import AppVersionPoint, BreakdownPoint, CoveragePoint, MetricPoint
+from tripl.observe.metrics.models import CoveragePoint, MetricScopeType, MetricSeries, SeriesKind, SeriesPoint
 from tripl.observe.reconciliation.models import ShadowEvent
 from tripl.plan.events.models import Event
 
-SERIES_TABLES = (MetricPoint, BreakdownPoint, AppVersionPoint, CoveragePoint)
-SCOPE_COLUMNS = ("scan_config_id", "scope_type", "scope_ref", "event_type_id", "event_id")
+# What tells a scan's series apart: kind, scope type, scope ref, column, value, is_other.
+SeriesKey = tuple[SeriesKind, MetricScopeType, str, str, str, bool]
+_series = MetricSeries.__table__
+_points = SeriesPoint.__table__
 
 
 def write_chunk(
@@ -34,101 +36,144 @@ def write_chunk(
     breakdowns: dict[agg.BreakdownKey, int],
     named_this_run: set[str],
 ) -> None:
-    """Replace the chunk's stored series of this scan and refresh shadows and last-seen times, in the
-    caller's transaction `db`."""
-    for table in SERIES_TABLES:
-        db.execute(
-            delete(table).where(
-                table.scan_config_id == scan_id, table.bucket >= chunk_start, table.bucket < chunk_end
-            )
+    """Replace the chunk's stored series points of this scan and refresh shadows and last-seen
+    times, in the caller's transaction `db`."""
+    scan_series = select(_series.c.id).where(_series.c.scan_config_id == scan_id).scalar_subquery()
+    db.execute(
+        delete(_points).where(
+            _points.c.series_id.in_(scan_series),
+            _points.c.bucket >= chunk_start,
+            _points.c.bucket < chunk_end,
         )
-    writer = _BulkWriter(db, scan_id)
-    scope, bucket = writer.scopes, writer.buckets
-    # Each table's rows in its primary key's order (the scan is the same on every row), so the
-    # b-tree fills page by page instead of touching a random page per row.
-    writer.insert(
-        MetricPoint,
-        ("bucket", "count"),
-        [(*scope[s], bucket[b], c) for (s, b), c in counts.metrics.items()],
-        order=itemgetter(1, 2, 5),
     )
-    writer.insert(
-        AppVersionPoint,
-        ("bucket", "count", "version", "is_other"),
-        [(*scope[s], bucket[b], c, v, o) for (s, b, v, o), c in versions.items()],
-        order=itemgetter(1, 2, 5, 7),
+    db.execute(
+        delete(CoveragePoint).where(
+            CoveragePoint.scan_config_id == scan_id,
+            CoveragePoint.bucket >= chunk_start,
+            CoveragePoint.bucket < chunk_end,
+        )
     )
+    keys = _Keys()
+    count_key, version_key, breakdown_key = keys.counts, keys.versions, keys.breakdowns
+    points = [(count_key[s], b, c) for (s, b), c in counts.metrics.items()]
+    points += [(version_key[(s, v, o)], b, c) for (s, b, v, o), c in versions.items()]
+    points += [(breakdown_key[(s, col, v, o)], b, c) for (s, col, b, v, o), c in breakdowns.items()]
+    ids = _series_ids(db, scan_id, keys.scopes)
+    writer = _BulkWriter(db)
+    bucket = writer.buckets
+    rows = [(ids[k], bucket[b], c) for k, b, c in points]
+    rows.sort(key=itemgetter(0, 1))  # the primary key's order: the b-tree fills page by page
+    writer.insert(SeriesPoint.__tablename__, ("series_id", "bucket", "count"), rows)
+    scan_ref = writer.uuid(scan_id)
     writer.insert(
-        BreakdownPoint,
-        ("bucket", "count", "column", "value", "is_other"),
-        [(*scope[s], bucket[b], c, col, v, o) for (s, col, b, v, o), c in breakdowns.items()],
-        order=itemgetter(1, 2, 7, 5, 8),
-    )
-    writer.insert(
-        CoveragePoint,
+        CoveragePoint.__tablename__,
         ("scan_config_id", "bucket", "total_count", "matched_count"),
-        [(writer.scan_ref, bucket[b], t, counts.matched[b]) for b, t in counts.total.items()],
-        order=itemgetter(1),
-        scoped=False,
+        sorted((scan_ref, bucket[b], t, counts.matched[b]) for b, t in counts.total.items()),
     )
     _touch_last_seen(db, counts.last_seen)
     _upsert_shadows(db, scan_id, project_id, counts.unmatched, named_this_run)
 
 
+class _Keys:
+    """Series keys of a chunk's rows, made once per distinct scope (and column, value); `scopes`
+    collects every key's scope, for creating the series that don't exist yet."""
+
+    def __init__(self) -> None:
+        self.scopes: dict[SeriesKey, agg.Scope] = {}
+        self.counts = _Converted(lambda s: self._key(SeriesKind.count, s, "", "", False))
+        self.versions = _Converted(lambda k: self._key(SeriesKind.app_version, k[0], "", k[1], k[2]))
+        self.breakdowns = _Converted(lambda k: self._key(SeriesKind.breakdown, *k))
+
+    def _key(self, kind: SeriesKind, scope: agg.Scope, column: str, value: str, is_other: bool) -> SeriesKey:
+        key = (kind, scope.scope_type, scope.scope_ref, column, value, is_other)
+        self.scopes[key] = scope
+        return key
+
+
+def _series_ids(db: Session, scan_id: uuid.UUID, wanted: dict[SeriesKey, agg.Scope]) -> dict[SeriesKey, int]:
+    """Ids of the scan's series, creating those `wanted` lacks; an event that moved to another
+    type takes its series with it."""
+    ids, moved = _stored_series(db, scan_id, wanted)
+    missing = [key for key in wanted if key not in ids]
+    if missing:
+        db.execute(
+            insert(_series),
+            [
+                {
+                    "scan_config_id": scan_id,
+                    "kind": kind,
+                    "scope_type": scope_type,
+                    "scope_ref": scope_ref,
+                    "event_type_id": wanted[key].event_type_id,
+                    "event_id": wanted[key].event_id,
+                    "column": column,
+                    "value": value,
+                    "is_other": is_other,
+                }
+                for key in missing
+                for kind, scope_type, scope_ref, column, value, is_other in (key,)
+            ],
+        )
+        ids, _ = _stored_series(db, scan_id, wanted)
+    if moved:
+        db.execute(
+            update(_series)
+            .where(_series.c.id == bindparam("series"))
+            .values(event_type_id=bindparam("type_id")),
+            [{"series": series, "type_id": type_id} for series, type_id in moved.items()],
+        )
+    return ids
+
+
+def _stored_series(
+    db: Session, scan_id: uuid.UUID, wanted: dict[SeriesKey, agg.Scope]
+) -> tuple[dict[SeriesKey, int], dict[int, uuid.UUID | None]]:
+    ids: dict[SeriesKey, int] = {}
+    moved: dict[int, uuid.UUID | None] = {}
+    for series, kind, scope_type, scope_ref, column, value, is_other, type_id in db.execute(
+        select(
+            _series.c.id, _series.c.kind, _series.c.scope_type, _series.c.scope_ref,
+            _series.c.column, _series.c.value, _series.c.is_other, _series.c.event_type_id,
+        ).where(_series.c.scan_config_id == scan_id)
+    ):  # fmt: skip
+        key = (kind, scope_type, scope_ref, column, value, is_other)
+        ids[key] = series
+        scope = wanted.get(key)
+        if scope is not None and scope.event_type_id != type_id:
+            moved[series] = scope.event_type_id
+    return ids, moved
+
+
 class _BulkWriter:
     """Plain-tuple bulk inserts on the session's own connection (so inside its transaction).
 
-    Tens of thousands of series rows per chunk are the bulk of a collection's cost, so rows skip
-    SQLAlchemy's per-row parameter processing: each distinct scope and bucket is converted with the
-    column types' own bind processors once, and the rows go to the driver in one `executemany`
-    (SQLite) or one COPY (PostgreSQL with psycopg).
+    Series points are the bulk of a collection's cost, so rows skip SQLAlchemy's per-row parameter
+    processing: each distinct bucket is converted with the column type's own bind processor once,
+    and the rows go to the driver in one `executemany` (SQLite) or one COPY (PostgreSQL).
     """
 
-    def __init__(self, db: Session, scan_id: uuid.UUID) -> None:
+    def __init__(self, db: Session) -> None:
         self.connection = db.connection()
         self.dialect = self.connection.dialect
-        self._uuid = _processor(Uuid(), self.dialect)
-        self._time = _processor(UTCDateTime(), self.dialect)
-        self._enum = _processor(MetricPoint.__table__.c.scope_type.type, self.dialect)
-        self.scan_ref = self._uuid(scan_id)
-        self.scopes = _Converted(self._scope_columns)  # Scope -> its five column values
-        self.buckets = _Converted(self._time)
+        self.uuid = _processor(Uuid(), self.dialect)
+        self.buckets = _Converted(_processor(UTCDateTime(), self.dialect))
 
-    def _scope_columns(self, scope: agg.Scope) -> tuple[Any, ...]:
-        return (
-            self.scan_ref,
-            self._enum(scope.scope_type),
-            scope.scope_ref,
-            self._uuid(scope.event_type_id),
-            self._uuid(scope.event_id),
-        )
-
-    def insert(
-        self,
-        model: type[Any],
-        columns: tuple[str, ...],
-        rows: list[tuple[Any, ...]],
-        *,
-        order: Callable[[tuple[Any, ...]], Any],
-        scoped: bool = True,
-    ) -> None:
+    def insert(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
         if not rows:
             return
-        names = (*SCOPE_COLUMNS, *columns) if scoped else columns
         quote = self.dialect.identifier_preparer.quote
-        table = quote(model.__tablename__)
-        column_list = ", ".join(quote(name) for name in names)
-        rows.sort(key=order)
+        column_list = ", ".join(quote(name) for name in columns)
         raw = self.connection.connection.driver_connection
         assert raw is not None
         if self.dialect.name == "postgresql" and self.dialect.driver == "psycopg":
-            with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy:
+            copy_sql = f"COPY {quote(table)} ({column_list}) FROM STDIN"
+            with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
                 for row in rows:
                     copy.write_row(row)
             return
         marker = "?" if self.dialect.paramstyle == "qmark" else "%s"
-        markers = ", ".join([marker] * len(names))
-        sql = f"INSERT INTO {table} ({column_list}) VALUES ({markers})"  # noqa: S608 (names from the models)
+        markers = ", ".join([marker] * len(columns))
+        sql = f"INSERT INTO {quote(table)} ({column_list}) VALUES ({markers})"  # noqa: S608 (names from the models)
         cursor = raw.cursor()
         try:
             cursor.executemany(sql, rows)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from tripl.core.context import TriplContext
 from tripl.core.db import utcnow
-from tripl.observe.metrics.models import AppVersionPoint, BreakdownPoint, MetricPoint, MetricScopeType
+from tripl.observe.metrics.models import MetricScopeType, MetricSeries, SeriesPoint
 from tripl.observe.scans.catalog_writer import SCAN_EVENT_DESCRIPTION, chunks
 from tripl.observe.scans.models import ScanConfig
 from tripl.observe.scans.naming import EVENT_NAME_FIELDS, GroupRule, IdentityError, finish_name
@@ -49,12 +49,8 @@ from tripl.plan.variables.models import VariableValueContext
 
 STATUS_RANK = {status: i for i, status in enumerate(EventStatus)}
 
-# Per series table, the unique-key columns besides (scan_config_id, scope_type, scope_ref, bucket).
-_SERIES: list[tuple[Any, tuple[str, ...]]] = [
-    (MetricPoint, ()),
-    (BreakdownPoint, ("column", "value", "is_other")),
-    (AppVersionPoint, ("version", "is_other")),
-]
+# What matches a source event's series to a target event's, besides both being event series.
+_SERIES_MATCH = ("scan_config_id", "kind", "column", "value", "is_other")
 
 
 def apply_event_groups(ctx: TriplContext, config_id: uuid.UUID, control: JobControl) -> dict[str, Any]:
@@ -196,8 +192,7 @@ def _create_group_event(
 
 
 def _merge(db: Session, source: Event, target: Event) -> None:
-    for model, extra in _SERIES:
-        _merge_series(db, model.__table__, extra, source, target)
+    _merge_series(db, source, target)
     _move_missing(db, EventTag.__table__, ("name",), source.id, target.id)
     _move_missing(db, EventMetaValue.__table__, ("meta_field_definition_id",), source.id, target.id)
     _move_missing(
@@ -217,30 +212,39 @@ def _merge(db: Session, source: Event, target: Event) -> None:
     db.flush()
 
 
-def _merge_series(db: Session, table: Any, extra: tuple[str, ...], source: Event, target: Event) -> None:
-    """Add the source's counts into the target's clashing rows, drop those, re-point the rest."""
-    src = table.alias("src")
-    keys = ("scan_config_id", "scope_type", "bucket", *extra)
-    same_key = and_(*(src.c[k] == table.c[k] for k in keys))
-    source_rows = and_(src.c.scope_type == MetricScopeType.event, src.c.event_id == source.id)
-    target_rows = and_(table.c.scope_type == MetricScopeType.event, table.c.event_id == target.id)
-    added = select(src.c["count"]).where(source_rows, same_key).scalar_subquery()
+def _merge_series(db: Session, source: Event, target: Event) -> None:
+    """A source series the target also has adds its counts into the target's points (its other
+    buckets move over) and goes; the rest are re-pointed to the target."""
+    series, points = MetricSeries.__table__, SeriesPoint.__table__
+    src, tgt = series.alias("src"), series.alias("tgt")
+    pairs = db.execute(
+        select(src.c.id, tgt.c.id)
+        .join(tgt, and_(*(tgt.c[k] == src.c[k] for k in _SERIES_MATCH)))
+        .where(
+            src.c.scope_type == MetricScopeType.event,
+            src.c.event_id == source.id,
+            tgt.c.scope_type == MetricScopeType.event,
+            tgt.c.event_id == target.id,
+        )
+    ).all()
+    other = points.alias("other")
+    for source_series, target_series in pairs:
+        same_bucket = and_(other.c.series_id == source_series, other.c.bucket == points.c.bucket)
+        db.execute(
+            update(points)
+            .where(points.c.series_id == target_series, exists().where(same_bucket))
+            .values(count=points.c["count"] + select(other.c["count"]).where(same_bucket).scalar_subquery())
+        )
+        taken = and_(other.c.series_id == target_series, other.c.bucket == points.c.bucket)
+        db.execute(
+            update(points)
+            .where(points.c.series_id == source_series, ~exists().where(taken))
+            .values(series_id=target_series)
+        )
+        db.execute(delete(series).where(series.c.id == source_series))  # its points go with it
     db.execute(
-        update(table)
-        .where(target_rows, exists().where(source_rows, same_key))
-        .values(count=table.c["count"] + added)
-    )
-    tgt = table.alias("tgt")
-    clash = and_(
-        tgt.c.scope_type == MetricScopeType.event,
-        tgt.c.event_id == target.id,
-        *(tgt.c[k] == table.c[k] for k in keys),
-    )
-    own = and_(table.c.scope_type == MetricScopeType.event, table.c.event_id == source.id)
-    db.execute(delete(table).where(own, exists().where(clash)))
-    db.execute(
-        update(table)
-        .where(own)
+        update(series)
+        .where(series.c.scope_type == MetricScopeType.event, series.c.event_id == source.id)
         .values(event_id=target.id, scope_ref=str(target.id), event_type_id=target.event_type_id)
     )
 

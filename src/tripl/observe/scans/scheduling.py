@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from tripl.core.context import TriplContext
 from tripl.core.db import utcnow
 from tripl.core.jobs import periodic_job
-from tripl.observe.metrics.models import MetricPoint
+from tripl.observe.metrics.models import CoveragePoint
 from tripl.observe.scans.models import (
     ACTIVE_JOB_STATUSES,
     ScanConfig,
@@ -158,9 +158,9 @@ def progress_by_config(db: Session, configs: list[ScanConfig]) -> dict[uuid.UUID
     newest_bucket: dict[uuid.UUID, datetime | None] = {
         config_id: bucket
         for config_id, bucket in db.execute(
-            select(MetricPoint.scan_config_id, func.max(MetricPoint.bucket))
-            .where(MetricPoint.scan_config_id.in_(ids))
-            .group_by(MetricPoint.scan_config_id)
+            select(CoveragePoint.scan_config_id, func.max(CoveragePoint.bucket))
+            .where(CoveragePoint.scan_config_id.in_(ids))
+            .group_by(CoveragePoint.scan_config_id)
         )
     }
     progress: dict[uuid.UUID, datetime] = {}
