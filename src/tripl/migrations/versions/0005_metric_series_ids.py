@@ -103,13 +103,15 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     for table, (kind, extra, (column, value, is_other)) in OLD_TABLES.items():
+        # Names and literals from this file only.
         grouped = ", ".join((*(f"p.{c}" for c in SCOPE), *(f'p."{c}"' for c in extra)))
-        op.execute(
-            "INSERT INTO metric_series (scan_config_id, kind, scope_type, scope_ref, event_type_id, event_id,"
+        series = (
+            "INSERT INTO metric_series (scan_config_id, kind, scope_type, scope_ref, event_type_id, event_id,"  # noqa: S608
             f" \"column\", value, is_other) SELECT p.scan_config_id, '{kind}', p.scope_type, p.scope_ref,"
             f" {_any_uuid('p.event_type_id')}, {_any_uuid('p.event_id')}, {column}, {value}, {is_other}"
-            f" FROM {table} p GROUP BY {grouped}"  # noqa: S608 (names from this file)
+            f" FROM {table} p GROUP BY {grouped}"
         )
+        op.execute(series)
         same = [*(f"s.{c} = p.{c}" for c in SCOPE), f"s.kind = '{kind}'"]
         same += [f's."column" = {column}', f"s.value = {value}", f"s.is_other = {is_other}"]
         op.execute(

@@ -1,28 +1,34 @@
-"""From the rows a chunk's warehouse queries return to the metric rows collection stores (pure).
+"""From the rows a chunk's warehouse queries return to the series points collection stores (pure).
 
 The warehouse already grouped the rows (per bucket and identity-column combination, or per
 bucket, scope and value), so what happens here is proportional to those groups, not to events:
 each group is named once (`Resolver` caches by its identity values), then its count lands on
-the project total, its event type and its event. Group rules can map several combinations to one
+the project total, its event type and its event. Rows are turned into arrays of numbers (named
+group, bucket, value) and every sum is a sort-and-reduce in numpy, so Python does a few dictionary
+lookups per row and nothing per (row, scope). Group rules can map several combinations to one
 event, so the per-scope top-N of breakdowns is re-applied after the merge.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from tripl.observe.metrics.models import MetricScopeType
+import numpy as np
+import numpy.typing as npt
+
+from tripl.observe.metrics.models import MetricScopeType, SeriesKind
 from tripl.observe.metrics.versions import OTHER_VERSION, kept_versions
 from tripl.observe.scans.naming import EventIdentity, render_value
+from tripl.observe.warehouse.buckets import as_utc
 
 NULL_VALUE = "(null)"  # a breakdown value that was NULL in the warehouse
 OTHER_VALUE = "Other"  # label of the row folding values outside the top N
 MAX_VERSION_LENGTH = 255
+Ints = npt.NDArray[np.int64]
 
 
 class Scope(NamedTuple):
@@ -151,63 +157,375 @@ class Unmatched:
 
 @dataclass
 class ChunkCounts:
-    metrics: dict[tuple[Scope, datetime], int] = field(default_factory=dict)
-    # By scope number (an index into `scopes`) until `fold_versions`: an int hashes in C, a Scope not.
-    versions: dict[tuple[int, datetime, str], int] = field(default_factory=dict)
-    scopes: list[Scope] = field(default_factory=list)
-    total: Counter[datetime] = field(default_factory=Counter)
-    matched: Counter[datetime] = field(default_factory=Counter)
+    """Per bucket totals (every row read vs rows matched to a plan event), what matched no event,
+    and each matched event's newest bucket."""
+
+    total: dict[datetime, int] = field(default_factory=dict)
+    matched: dict[datetime, int] = field(default_factory=dict)
     unmatched: dict[str, Unmatched] = field(default_factory=dict)
     last_seen: dict[uuid.UUID, datetime] = field(default_factory=dict)
     rows_scanned: int = 0
 
 
-def count_rows(
-    rows: Iterable[tuple[datetime, tuple[Any, ...], Any, int]],
-    resolver: Resolver,
-    scan_config_id: uuid.UUID,
-) -> ChunkCounts:
-    """Rows are (bucket, identity values, app version or None, count) from the bucketed query."""
-    out = ChunkCounts()
-    scopes = _ScopeIndex(total_scope(scan_config_id))
-    targets: dict[int, tuple[int, ...]] = {}  # by id() of a Named the resolver keeps alive
-    version_texts: dict[Any, str | None] = {}
-    # Keyed by scope number while counting: int and datetime hash in C, a Scope's hash does not.
-    metrics: dict[tuple[int, datetime], int] = {}
-    versions: dict[tuple[int, datetime, str], int] = {}
-    lookup = resolver.lookup
-    for bucket, values, version, count in rows:
-        named = lookup(values)
-        target = targets.get(id(named))
-        if target is None:
-            target = targets[id(named)] = scopes.of(named)
-        out.total[bucket] += count
-        out.rows_scanned += count
-        event_id = named.event_id
-        if event_id is not None and len(target) == 3:  # an event is only counted with its type
-            out.matched[bucket] += count
-            newest = out.last_seen.get(event_id)
-            if count and (newest is None or bucket > newest):
-                out.last_seen[event_id] = bucket
-        elif named.source_name is not None:
-            seen = out.unmatched.get(named.source_name)
+class SeriesRef(NamedTuple):
+    """What one stored series counts."""
+
+    kind: SeriesKind
+    scope: Scope
+    column: str
+    value: str
+    is_other: bool
+
+
+@dataclass
+class ChunkPoints:
+    """A chunk's series points as parallel arrays: point i counts `count[i]` for series
+    `series[series_no[i]]` in bucket `buckets[bucket_no[i]]`; each (series, bucket) once."""
+
+    series: list[SeriesRef]
+    buckets: list[datetime]
+    series_no: Ints
+    bucket_no: Ints
+    count: Ints
+
+    def rows_of(self, kind: SeriesKind) -> int:
+        kinds = np.array([ref.kind == kind for ref in self.series], dtype=bool)
+        return int(kinds[self.series_no].sum()) if len(self.series) else 0
+
+
+@dataclass(frozen=True)
+class CountRows:
+    """The bucketed counts query's rows and where each value sits in them."""
+
+    rows: Sequence[Sequence[Any]]
+    bucket_at: int
+    identity: Callable[[Sequence[Any]], tuple[Any, ...]]
+    version_at: int | None
+    count_at: int
+
+
+@dataclass(frozen=True)
+class ValueRows:
+    """One top-values query's rows. A breakdown's scope is the identity columns (credited to events,
+    and to types for scan-level columns); a distribution field's is the event type column, if any
+    (credited to the project total and, with `for_types`, to types)."""
+
+    rows: Sequence[Sequence[Any]]
+    bucket_at: int
+    scope: Callable[[Sequence[Any]], tuple[Any, ...]]
+    value_at: int
+    other_at: int
+    count_at: int
+    column: str
+    top_n: int | None
+    drift: bool
+    for_types: bool
+    for_all_events: bool = False  # breakdowns: every matched event, not only those that asked
+
+
+class _Numbers(dict[Hashable, int]):
+    """key -> its number, numbered in order of first sight."""
+
+    def __missing__(self, key: Hashable) -> int:
+        number = self[key] = len(self)
+        return number
+
+
+class _Buckets(dict[Any, int]):
+    """Raw warehouse bucket value -> the number of its UTC time (converted once per raw value)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.numbers = _Numbers()
+
+    def __missing__(self, raw: Any) -> int:
+        when = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw))
+        number = self[raw] = self.numbers[as_utc(when)]
+        return number
+
+    def times(self) -> list[datetime]:
+        return list(self.numbers)  # type: ignore[arg-type]
+
+
+def time_ranks(times: Sequence[datetime]) -> Ints:
+    """Each time's position in time order."""
+    ranks = np.empty(len(times), dtype=np.int64)
+    ranks[sorted(range(len(times)), key=times.__getitem__)] = np.arange(len(times))
+    return ranks
+
+
+def _ints(values: Iterable[Any], size: int) -> Ints:
+    return np.fromiter(values, dtype=np.int64, count=size)
+
+
+def _group_sum(keys: Ints, counts: Ints) -> tuple[Ints, Ints]:
+    """Distinct keys (ascending) and the sum of the counts of each."""
+    if not len(keys):
+        return keys, counts
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    return keys[starts], np.add.reduceat(counts[order], starts)
+
+
+def _spread(owner: Ints, targets: Sequence[tuple[int, ...]]) -> tuple[Ints, Ints]:
+    """(row index, scope number) once for every scope the row's owner's count lands on."""
+    width = max((len(t) for t in targets), default=0)
+    if not width or not len(owner):
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    table = np.full((len(targets), width), -1, dtype=np.int64)
+    for number, scopes in enumerate(targets):
+        table[number, : len(scopes)] = scopes
+    scopes_of_rows = table[owner]
+    rows, slots = np.nonzero(scopes_of_rows >= 0)
+    return rows, scopes_of_rows[rows, slots]
+
+
+class ChunkCounter:
+    """Counts one chunk's query results into series points, in arrays.
+
+    Rows are named once per distinct identity (the `Resolver`), then numbered: each row gets its
+    named group's number, its bucket's and its value's, and every sum is a sort-and-reduce over
+    those numbers. Python work per row is a few dictionary lookups.
+    """
+
+    def __init__(self, resolver: Resolver, scan_config_id: uuid.UUID) -> None:
+        self.resolver = resolver
+        self.scopes = _ScopeIndex(total_scope(scan_config_id))
+        self.buckets = _Buckets()
+        self._parts: list[tuple[list[SeriesRef], Ints, Ints, Ints]] = []
+
+    def count_events(self, data: CountRows, keep_releases: int) -> ChunkCounts:
+        """Counts per scope and bucket (the total, types, events), app versions, and the totals."""
+        rows, size = data.rows, len(data.rows)
+        named, owner = self._name(data.identity(r) for r in rows)
+        bucket = _ints(map(self.buckets.__getitem__, (r[data.bucket_at] for r in rows)), size)
+        count = _ints((int(r[data.count_at]) for r in rows), size)
+        targets = [self.scopes.of(n) for n in named]
+        row, scope = _spread(owner, targets)
+        self._add_plain(SeriesKind.count, scope, bucket[row], count[row])
+        if data.version_at is not None:
+            versions = _Numbers()
+            texts = _VersionTexts()
+            version = _ints((versions[texts[r[data.version_at]]] for r in rows), size)
+            self._add_versions(list(versions), version, owner, targets, bucket, count, keep_releases)
+        return self._totals(named, owner, bucket, count)
+
+    def count_values(self, data: ValueRows) -> None:
+        """A breakdown's or distribution field's value counts, with the top N re-applied per scope."""
+        rows, size = data.rows, len(data.rows)
+        if data.drift:
+            owners = _Numbers()
+            owner = _ints((owners[data.scope(r)] for r in rows), size)
+            targets = [self._drift_scopes(key, data.for_types) for key in owners]
+        else:
+            named, owner = self._name(data.scope(r) for r in rows)
+            wanted = self.resolver.plan.own_breakdowns.get(data.column, frozenset())
+            targets = [self._breakdown_scopes(n, data, wanted) for n in named]
+        labels = _Numbers()
+        other = labels[(OTHER_VALUE, True)]
+        texts = _Labels()
+        label = _ints(
+            (other if r[data.other_at] else labels[(texts[r[data.value_at]], False)] for r in rows), size
+        )
+        bucket = _ints(map(self.buckets.__getitem__, (r[data.bucket_at] for r in rows)), size)
+        count = _ints((int(r[data.count_at]) for r in rows), size)
+        row, scope = _spread(owner, targets)
+        label, bucket, count = label[row], bucket[row], count[row]
+        listed: list[tuple[str, bool]] = list(labels)  # type: ignore[arg-type]
+        if data.top_n is not None:
+            label = _fold_beyond_top(scope, label, count, listed, data.top_n, other)
+        keys, sums = _group_sum((scope * len(listed) + label) * self._bucket_span() + bucket, count)
+        series_key, bucket = np.divmod(keys, self._bucket_span())
+        series, local = np.unique(series_key, return_inverse=True)
+        refs = [
+            SeriesRef(SeriesKind.breakdown, self.scopes.listed[s], data.column, *listed[v])
+            for s, v in (divmod(int(k), len(listed)) for k in series)
+        ]
+        self._parts.append((refs, local.astype(np.int64), bucket, sums))
+
+    def points(self) -> ChunkPoints:
+        series: list[SeriesRef] = []
+        numbers, buckets, counts = [], [], []
+        for refs, local, bucket, count in self._parts:
+            numbers.append(local + len(series))
+            series += refs
+            buckets.append(bucket)
+            counts.append(count)
+        empty = np.empty(0, dtype=np.int64)
+        return ChunkPoints(
+            series=series,
+            buckets=self.buckets.times(),
+            series_no=np.concatenate(numbers) if numbers else empty,
+            bucket_no=np.concatenate(buckets) if buckets else empty,
+            count=np.concatenate(counts) if counts else empty,
+        )
+
+    # --- parts -----------------------------------------------------------------------------------
+
+    def _name(self, identities: Iterable[tuple[Any, ...]]) -> tuple[list[Named], Ints]:
+        """The distinct named groups of the rows, and each row's group number."""
+        numbers: dict[int, int] = {}  # by id() of a Named the resolver keeps alive
+        named: list[Named] = []
+        lookup = self.resolver.lookup
+        owner: list[int] = []
+        for values in identities:
+            group = lookup(values)
+            number = numbers.get(id(group))
+            if number is None:
+                number = numbers[id(group)] = len(named)
+                named.append(group)
+            owner.append(number)
+        return named, np.array(owner, dtype=np.int64)
+
+    def _bucket_span(self) -> int:
+        # Every bucket number of the chunk is known once its queries' rows are numbered.
+        return max(len(self.buckets.numbers), 1)
+
+    def _add_plain(self, kind: SeriesKind, scope: Ints, bucket: Ints, count: Ints) -> None:
+        span = self._bucket_span()
+        keys, sums = _group_sum(scope * span + bucket, count)
+        scope, bucket = np.divmod(keys, span)
+        series, local = np.unique(scope, return_inverse=True)
+        refs = [SeriesRef(kind, self.scopes.listed[int(s)], "", "", False) for s in series]
+        self._parts.append((refs, local.astype(np.int64), bucket, sums))
+
+    def _add_versions(
+        self,
+        texts: list[str | None],
+        version: Ints,
+        owner: Ints,
+        targets: list[tuple[int, ...]],
+        bucket: Ints,
+        count: Ints,
+        keep: int,
+    ) -> None:
+        """Keep the `keep` newest versions seen in the chunk; every older one folds into Other."""
+        kept = kept_versions((t for t in texts if t), keep)
+        labels = _Numbers()
+        other = labels[(OTHER_VERSION, True)]
+        folded = np.array(
+            [-1 if not t else labels[(t, False)] if t in kept else other for t in texts] or [-1],
+            dtype=np.int64,
+        )[version]
+        has = np.flatnonzero(folded >= 0)
+        row, scope = _spread(owner[has], targets)
+        row = has[row]
+        listed: list[tuple[str, bool]] = list(labels)  # type: ignore[arg-type]
+        span = self._bucket_span()
+        keys, sums = _group_sum((scope * len(listed) + folded[row]) * span + bucket[row], count[row])
+        series_key, bucket_of = np.divmod(keys, span)
+        series, local = np.unique(series_key, return_inverse=True)
+        refs = [
+            SeriesRef(SeriesKind.app_version, self.scopes.listed[s], "", *listed[v])
+            for s, v in (divmod(int(k), len(listed)) for k in series)
+        ]
+        self._parts.append((refs, local.astype(np.int64), bucket_of, sums))
+
+    def _totals(self, named: list[Named], owner: Ints, bucket: Ints, count: Ints) -> ChunkCounts:
+        out = ChunkCounts(rows_scanned=int(count.sum()))
+        times = self.buckets.times()
+        ranks = time_ranks(times)
+        by_rank = [times[i] for i in np.argsort(ranks)]
+        keys, sums = _group_sum(bucket, count)
+        out.total = {times[b]: s for b, s in zip(keys.tolist(), sums.tolist(), strict=True)}
+        # An event is only counted with its type.
+        event_of = np.array(
+            [self.scopes.number(event_scope(n.event_id, n.event_type_id))
+             if n.event_id is not None and n.event_type_id is not None else -1 for n in named] or [-1],
+            dtype=np.int64,
+        )[owner]  # fmt: skip
+        matched = event_of >= 0
+        keys, sums = _group_sum(bucket[matched], count[matched])
+        out.matched = {times[b]: s for b, s in zip(keys.tolist(), sums.tolist(), strict=True)}
+        seen = matched & (count > 0)
+        for scope, rank in _group_max(event_of[seen], ranks[bucket[seen]]):
+            event_id = self.scopes.listed[scope].event_id
+            assert event_id is not None
+            out.last_seen[event_id] = by_rank[rank]
+        unnamed = np.flatnonzero(~matched)
+        if len(unnamed):
+            out.unmatched = self._unmatched(
+                named, owner[unnamed], ranks[bucket[unnamed]], count[unnamed], by_rank
+            )
+        return out
+
+    def _unmatched(
+        self, named: list[Named], owner: Ints, rank: Ints, count: Ints, by_rank: list[datetime]
+    ) -> dict[str, Unmatched]:
+        """Per event name that matched no plan event: the type of its first row, its count, and
+        its first and last bucket."""
+        groups, first_row, inverse = np.unique(owner, return_index=True, return_inverse=True)
+        sums = np.bincount(inverse, weights=count).astype(np.int64)  # exact below 2**53
+        lowest = np.full(len(groups), np.iinfo(np.int64).max, dtype=np.int64)
+        highest = np.full(len(groups), -1, dtype=np.int64)
+        np.minimum.at(lowest, inverse, rank)
+        np.maximum.at(highest, inverse, rank)
+        out: dict[str, Unmatched] = {}
+        for i in np.argsort(first_row, kind="stable").tolist():
+            group = named[int(groups[i])]
+            if group.source_name is None:
+                continue
+            first, last = by_rank[int(lowest[i])], by_rank[int(highest[i])]
+            seen = out.get(group.source_name)
             if seen is None:
-                out.unmatched[named.source_name] = Unmatched(named.event_type_id, count, bucket, bucket)
+                out[group.source_name] = Unmatched(group.event_type_id, int(sums[i]), first, last)
             else:
-                seen.count += count
-                seen.first_bucket = min(seen.first_bucket, bucket)
-                seen.last_bucket = max(seen.last_bucket, bucket)
-        version_text = _version_text(version_texts, version)
-        for scope in target:
-            key = (scope, bucket)
-            metrics[key] = metrics.get(key, 0) + count
-            if version_text:
-                version_key = (scope, bucket, version_text)
-                versions[version_key] = versions.get(version_key, 0) + count
-    listed = out.scopes = scopes.listed
-    out.metrics = {(listed[scope], bucket): count for (scope, bucket), count in metrics.items()}
-    out.versions = versions
-    return out
+                seen.count += int(sums[i])
+                seen.first_bucket = min(seen.first_bucket, first)
+                seen.last_bucket = max(seen.last_bucket, last)
+        return out
+
+    def _breakdown_scopes(
+        self, named: Named, data: ValueRows, wanted: frozenset[uuid.UUID]
+    ) -> tuple[int, ...]:
+        if named.event_type_id is None:
+            return ()
+        scopes: tuple[int, ...] = ()
+        if data.for_types:
+            scopes += (self.scopes.number(type_scope(named.event_type_id)),)
+        if named.event_id is not None and (data.for_all_events or named.event_id in wanted):
+            scopes += (self.scopes.number(event_scope(named.event_id, named.event_type_id)),)
+        return scopes
+
+    def _drift_scopes(self, values: tuple[Any, ...], for_types: bool) -> tuple[int, ...]:
+        if not for_types:
+            return (0,)
+        # The scope is the event type column's value, or nothing when the scan has no such column.
+        type_key = render_value(values[0]) if values else None
+        type_id = self.resolver.plan.type_for(type_key, bool(values))
+        return (0,) if type_id is None else (0, self.scopes.number(type_scope(type_id)))
+
+
+def _group_max(keys: Ints, values: Ints) -> Iterable[tuple[int, int]]:
+    """(key, its largest value) per distinct key."""
+    if not len(keys):
+        return []
+    order = np.lexsort((values, keys))
+    keys, values = keys[order], values[order]
+    last = np.flatnonzero(np.concatenate((keys[1:] != keys[:-1], [True])))
+    return zip(keys[last].tolist(), values[last].tolist(), strict=True)
+
+
+def _fold_beyond_top(
+    scope: Ints, label: Ints, count: Ints, labels: list[tuple[str, bool]], top_n: int, other: int
+) -> Ints:
+    """Re-apply the top N per scope after merging (group rules can map several combinations to one
+    event): values outside the N largest totals over the chunk (ties by value) become Other."""
+    real = label != other
+    keys, totals = _group_sum(scope[real] * len(labels) + label[real], count[real])
+    if not len(keys):
+        return label
+    owner, value = np.divmod(keys, len(labels))
+    text_rank = np.empty(len(labels), dtype=np.int64)
+    text_rank[sorted(range(len(labels)), key=lambda i: labels[i][0])] = np.arange(len(labels))
+    order = np.lexsort((text_rank[value], -totals, owner))
+    owner_sorted = owner[order]
+    starts = np.flatnonzero(np.concatenate(([True], owner_sorted[1:] != owner_sorted[:-1])))
+    position = np.arange(len(order)) - np.repeat(starts, np.diff(np.append(starts, len(order))))
+    kept = np.zeros(int(scope.max()) * len(labels) + len(labels), dtype=bool)
+    kept[keys[order][position < top_n]] = True
+    return np.where(real & kept[scope * len(labels) + label], label, other)
 
 
 class _ScopeIndex:
@@ -234,31 +552,35 @@ class _ScopeIndex:
         return (0, by_type, self.number(event_scope(named.event_id, named.event_type_id)))
 
 
-def _version_text(cache: dict[Any, str | None], version: Any) -> str | None:
-    if type(version) not in _PLAIN:
-        text = render_value(version)  # rare; keyed by value, True and 1 would share an entry
-        return text[:MAX_VERSION_LENGTH] if text else None
-    if version not in cache:
+class _VersionTexts(dict[Any, str | None]):
+    """An app version value -> its text (at most MAX_VERSION_LENGTH characters; None when empty)."""
+
+    def __getitem__(self, version: Any) -> str | None:
+        if type(version) not in _PLAIN:
+            return self._text(version)  # rare; keyed by value, True and 1 would share an entry
+        return super().__getitem__(version)
+
+    def __missing__(self, version: Any) -> str | None:
+        text = self[version] = self._text(version)
+        return text
+
+    @staticmethod
+    def _text(version: Any) -> str | None:
         text = render_value(version)
-        cache[version] = text[:MAX_VERSION_LENGTH] if text else None
-    return cache[version]
+        return text[:MAX_VERSION_LENGTH] if text else None
 
 
-def fold_versions(counts: ChunkCounts, keep: int) -> dict[tuple[Scope, datetime, str, bool], int]:
-    """Keep the `keep` newest versions seen in the chunk; sum every older one into one Other row."""
-    kept = kept_versions({version for _, _, version in counts.versions}, keep)
-    folded: dict[tuple[int, datetime, str, bool], int] = {}
-    for (scope, bucket, version), count in counts.versions.items():
-        if version in kept:
-            folded[(scope, bucket, version, False)] = count  # (scope, bucket, version) is unique
-        else:
-            other = (scope, bucket, OTHER_VERSION, True)
-            folded[other] = folded.get(other, 0) + count
-    listed = counts.scopes
-    return {(listed[scope], bucket, version, o): n for (scope, bucket, version, o), n in folded.items()}
+class _Labels(dict[Any, str]):
+    """A breakdown value -> its label (NULL becomes `NULL_VALUE`)."""
 
+    def __getitem__(self, value: Any) -> str:
+        if type(value) not in _PLAIN:
+            return value_label(value, False)  # rare; keyed by value, True and 1 would share an entry
+        return super().__getitem__(value)
 
-BreakdownKey = tuple[Scope, str, datetime, str, bool]  # scope, column, bucket, value, is_other
+    def __missing__(self, value: Any) -> str:
+        label = self[value] = value_label(value, False)
+        return label
 
 
 def value_label(value: Any, is_other: bool) -> str:
@@ -266,101 +588,3 @@ def value_label(value: Any, is_other: bool) -> str:
         return OTHER_VALUE
     text = render_value(value)
     return NULL_VALUE if text is None else text
-
-
-def count_breakdown(
-    rows: Iterable[tuple[datetime, tuple[Any, ...], Any, bool, int]],
-    resolver: Resolver,
-    column: str,
-    *,
-    for_types: bool,
-    for_all_events: bool,
-) -> Counter[BreakdownKey]:
-    """Rows of a top-values query scoped by the identity columns, credited to events (every matched
-    event when the column is scan-level, else only the events that asked for it) and, for
-    scan-level columns, to their event types."""
-    out: Counter[BreakdownKey] = Counter()
-    wanted = resolver.plan.own_breakdowns.get(column, frozenset())
-    scopes_of: dict[int, tuple[Scope, ...]] = {}  # by id() of a Named the resolver keeps alive
-    labels: dict[Any, str] = {}
-    lookup = resolver.lookup
-    for bucket, values, value, is_other, count in rows:
-        named = lookup(values)
-        scopes = scopes_of.get(id(named))
-        if scopes is None:
-            scopes = ()
-            if named.event_type_id is not None:
-                if for_types:
-                    scopes += (type_scope(named.event_type_id),)
-                if named.event_id is not None and (for_all_events or named.event_id in wanted):
-                    scopes += (event_scope(named.event_id, named.event_type_id),)
-            scopes_of[id(named)] = scopes
-        if not scopes:
-            continue
-        label = OTHER_VALUE if is_other else _label(labels, value)
-        for scope in scopes:
-            key = (scope, column, bucket, label, is_other)
-            out[key] = out.get(key, 0) + count
-    return out
-
-
-def _label(cache: dict[Any, str], value: Any) -> str:
-    if type(value) not in _PLAIN:
-        return value_label(value, False)  # rare; keyed by value, True and 1 would share an entry
-    label = cache.get(value)
-    if label is None:
-        label = cache[value] = value_label(value, False)
-    return label
-
-
-def count_distribution(
-    rows: Iterable[tuple[datetime, Sequence[Any], Any, bool, int]],
-    plan: PlanIndex,
-    column: str,
-    scan_config_id: uuid.UUID,
-    *,
-    has_type_column: bool,
-    for_types: bool,
-) -> Counter[BreakdownKey]:
-    """Rows of a top-values query scoped by the event type column (or unscoped): value counts at
-    project level and, unless `for_types` is off, per event type."""
-    out: Counter[BreakdownKey] = Counter()
-    total = total_scope(scan_config_id)
-    labels: dict[Any, str] = {}
-    types: dict[str | None, Scope | None] = {}
-    for bucket, values, value, is_other, count in rows:
-        label = OTHER_VALUE if is_other else _label(labels, value)
-        out[(total, column, bucket, label, is_other)] += count
-        if not for_types:
-            continue
-        type_key = render_value(values[0]) if values else None
-        if type_key in types:
-            scope = types[type_key]
-        else:
-            type_id = plan.type_for(type_key, has_type_column)
-            scope = types[type_key] = type_scope(type_id) if type_id is not None else None
-        if scope is not None:
-            out[(scope, column, bucket, label, is_other)] += count
-    return out
-
-
-def refold_top(counts: Counter[BreakdownKey], top_n: int | None) -> Counter[BreakdownKey]:
-    """Re-apply the top-N per (scope, column) after merging: values outside the N largest totals
-    over the chunk (ties by value) fold into the Other row."""
-    if top_n is None:
-        return counts
-    totals: dict[tuple[Scope, str], Counter[str]] = defaultdict(Counter)
-    for (scope, column, _, value, is_other), count in counts.items():
-        if not is_other:
-            totals[(scope, column)][value] += count
-    kept = {
-        key: {v for v, _ in sorted(values.items(), key=lambda item: (-item[1], item[0]))[:top_n]}
-        for key, values in totals.items()
-    }
-    out: Counter[BreakdownKey] = Counter()
-    for (scope, column, bucket, value, is_other), count in counts.items():
-        if is_other or value not in kept[(scope, column)]:
-            out[(scope, column, bucket, OTHER_VALUE, True)] += count
-        else:
-            out[(scope, column, bucket, value, False)] += count
-    return out

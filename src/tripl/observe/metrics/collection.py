@@ -27,6 +27,7 @@ from tripl.core.context import TriplContext
 from tripl.observe.data_sources.models import DataSource
 from tripl.observe.data_sources.service import open_for
 from tripl.observe.metrics import aggregation as agg
+from tripl.observe.metrics.models import SeriesKind
 from tripl.observe.metrics.storage import write_chunk
 from tripl.observe.scans.models import ScanConfig
 from tripl.observe.scans.naming import EventIdentity, IdentityError
@@ -82,6 +83,7 @@ class ValuesQuery:
     top_n: int | None
     drift: bool
     scan_level: bool  # a scan-level breakdown column (else event-level, or drift)
+    for_types: bool  # also count per event type
 
 
 @dataclass(frozen=True)
@@ -282,16 +284,24 @@ def _run_queries(plan: Plan, base: Any, dialect: str) -> RunQueries:
     top_n = config.metric_breakdown_values_limit
     values = [
         ValuesQuery(
-            column, top_values(specs, column, top_n), len(specs), top_n, False, column in scan_columns
+            column, top_values(specs, column, top_n), len(specs), top_n, False, scan_level, scan_level
         )
         for column in [*scan_columns, *sorted(event_columns)]
+        for scan_level in (column in scan_columns,)
     ]
     type_column = config.event_type_column
     type_specs = [ColumnSpec(type_column)] if type_column else []
     drift_limit = top_n or DRIFT_VALUES_LIMIT
+    # A scan-level breakdown column already stores its per-type value rows.
     values += [
         ValuesQuery(
-            field_, top_values(type_specs, field_, drift_limit), len(type_specs), drift_limit, True, False
+            field_,
+            top_values(type_specs, field_, drift_limit),
+            len(type_specs),
+            drift_limit,
+            True,
+            False,
+            field_ not in scan_columns,
         )
         for field_ in dict.fromkeys(config.distribution_drift_fields or [])
     ]
@@ -358,20 +368,6 @@ def _run(warehouse: Warehouse, sql: str, plan: Plan, what: str) -> QueryResult:
     return result
 
 
-def _bucket(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return as_utc(value)
-    return as_utc(datetime.fromisoformat(str(value)))
-
-
-class _Buckets(dict[Any, datetime]):
-    """Raw warehouse bucket value -> UTC datetime, converted once per distinct value."""
-
-    def __missing__(self, raw: Any) -> datetime:
-        converted = self[raw] = _bucket(raw)
-        return converted
-
-
 def _picker(positions: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
     """The values at `positions` of a row, as a tuple."""
     if not positions:
@@ -395,26 +391,37 @@ def _collect_chunk(
 ) -> None:
     """Count one chunk's results and store them with the job's checkpoint in one transaction."""
     config = plan.config
-    result = fetched.counts
-    n = queries.identity_size
-    at = {c.name: i for i, c in enumerate(result.columns)}
-    idx = [at[column_alias(i)] for i in range(n)]
-    version_at = at[column_alias(n)] if queries.has_version else None
-    buckets, identity = _Buckets(), _picker(idx)
-    bucket_at, count_at = at[BUCKET_ALIAS], at[COUNT_ALIAS]
-    rows = (
-        (
-            buckets[r[bucket_at]],
-            identity(r),
-            r[version_at] if version_at is not None else None,
-            int(r[count_at]),
-        )
-        for r in result.rows
+    counter = agg.ChunkCounter(resolver, config.id)
+    result, n = fetched.counts, queries.identity_size
+    at = _positions(result)
+    counts = counter.count_events(
+        agg.CountRows(
+            rows=result.rows,
+            bucket_at=at[BUCKET_ALIAS],
+            identity=_picker([at[column_alias(i)] for i in range(n)]),
+            version_at=at[column_alias(n)] if queries.has_version else None,
+            count_at=at[COUNT_ALIAS],
+        ),
+        config.app_version_keep_releases or DEFAULT_KEEP_RELEASES,
     )
-    counts = agg.count_rows(rows, resolver, config.id)
-    keep = config.app_version_keep_releases or DEFAULT_KEEP_RELEASES
-    versions = agg.fold_versions(counts, keep)
-    breakdowns = _breakdowns(plan, resolver, queries, fetched.values)
+    for query, values in zip(queries.values, fetched.values, strict=True):
+        at = _positions(values)
+        counter.count_values(
+            agg.ValueRows(
+                rows=values.rows,
+                bucket_at=at[BUCKET_ALIAS],
+                scope=_picker([at[column_alias(i)] for i in range(query.scope_size)]),
+                value_at=at[VALUE_ALIAS],
+                other_at=at[OTHER_ALIAS],
+                count_at=at[COUNT_ALIAS],
+                column=query.column,
+                top_n=query.top_n,
+                drift=query.drift,
+                for_types=query.for_types,
+                for_all_events=query.scan_level,
+            )
+        )
+    points = counter.points()
 
     with ctx.db.transaction() as db:
         write_chunk(
@@ -424,14 +431,13 @@ def _collect_chunk(
             fetched.start,
             fetched.end,
             counts,
-            versions,
-            breakdowns,
+            points,
             counters.unmatched_names,
         )
         counters.chunks += 1
-        counters.metric_rows += len(counts.metrics)
-        counters.version_rows += len(versions)
-        counters.breakdown_rows += len(breakdowns)
+        counters.metric_rows += points.rows_of(SeriesKind.count)
+        counters.version_rows += points.rows_of(SeriesKind.app_version)
+        counters.breakdown_rows += points.rows_of(SeriesKind.breakdown)
         counters.query_rows_scanned += counts.rows_scanned
         new_names = set(counts.unmatched) - counters.unmatched_names
         counters.unmatched_names |= set(counts.unmatched)
@@ -447,41 +453,5 @@ def _collect_chunk(
         details.append(f"{len(new_names)} event name(s) match no plan event (e.g. {sample})")
 
 
-def _breakdowns(
-    plan: Plan, resolver: agg.Resolver, queries: RunQueries, results: Sequence[QueryResult]
-) -> dict[agg.BreakdownKey, int]:
-    """Breakdown (scan-level and event-level columns) and distribution-drift value counts."""
-    config = plan.config
-    scan_columns = set(config.metric_breakdown_columns or [])
-    out: dict[agg.BreakdownKey, int] = {}
-    for query, result in zip(queries.values, results, strict=True):
-        rows = _value_rows(result, query.scope_size)
-        if not query.drift:
-            counted = agg.count_breakdown(
-                rows, resolver, query.column, for_types=query.scan_level, for_all_events=query.scan_level
-            )
-        else:
-            counted = agg.count_distribution(
-                rows,
-                plan.index,
-                query.column,
-                config.id,
-                has_type_column=bool(config.event_type_column),
-                # A scan-level breakdown column already stores its per-type value rows.
-                for_types=query.column not in scan_columns,
-            )
-        out.update(agg.refold_top(counted, query.top_n))
-    return out
-
-
-def _value_rows(
-    result: QueryResult, scope_size: int
-) -> list[tuple[datetime, tuple[Any, ...], Any, bool, int]]:
-    at = {c.name: i for i, c in enumerate(result.columns)}
-    buckets, scope = _Buckets(), _picker([at[column_alias(i)] for i in range(scope_size)])
-    bucket_at, value_at, other_at = at[BUCKET_ALIAS], at[VALUE_ALIAS], at[OTHER_ALIAS]
-    count_at = at[COUNT_ALIAS]
-    return [
-        (buckets[r[bucket_at]], scope(r), r[value_at], bool(r[other_at]), int(r[count_at]))
-        for r in result.rows
-    ]
+def _positions(result: QueryResult) -> dict[str, int]:
+    return {c.name: i for i, c in enumerate(result.columns)}

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from operator import itemgetter
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Uuid, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
@@ -32,8 +32,7 @@ def write_chunk(
     chunk_start: datetime,
     chunk_end: datetime,
     counts: agg.ChunkCounts,
-    versions: dict[tuple[agg.Scope, datetime, str, bool], int],
-    breakdowns: dict[agg.BreakdownKey, int],
+    points: agg.ChunkPoints,
     named_this_run: set[str],
 ) -> None:
     """Replace the chunk's stored series points of this scan and refresh shadows and last-seen
@@ -53,41 +52,32 @@ def write_chunk(
             CoveragePoint.bucket < chunk_end,
         )
     )
-    keys = _Keys()
-    count_key, version_key, breakdown_key = keys.counts, keys.versions, keys.breakdowns
-    points = [(count_key[s], b, c) for (s, b), c in counts.metrics.items()]
-    points += [(version_key[(s, v, o)], b, c) for (s, b, v, o), c in versions.items()]
-    points += [(breakdown_key[(s, col, v, o)], b, c) for (s, col, b, v, o), c in breakdowns.items()]
-    ids = _series_ids(db, scan_id, keys.scopes)
+    keys = [
+        (r.kind, r.scope.scope_type, r.scope.scope_ref, r.column, r.value, r.is_other) for r in points.series
+    ]
+    ids = _series_ids(db, scan_id, {key: ref.scope for key, ref in zip(keys, points.series, strict=True)})
+    series_id = np.array([ids[key] for key in keys] or [0], dtype=np.int64)[points.series_no]
+    order = np.lexsort((agg.time_ranks(points.buckets)[points.bucket_no], series_id))  # the key's order
     writer = _BulkWriter(db)
-    bucket = writer.buckets
-    rows = [(ids[k], bucket[b], c) for k, b, c in points]
-    rows.sort(key=itemgetter(0, 1))  # the primary key's order: the b-tree fills page by page
-    writer.insert(SeriesPoint.__tablename__, ("series_id", "bucket", "count"), rows)
+    buckets = [writer.bucket(b) for b in points.buckets]
+    writer.insert(
+        SeriesPoint.__tablename__,
+        ("series_id", "bucket", "count"),
+        zip(
+            series_id[order].tolist(),
+            map(buckets.__getitem__, points.bucket_no[order].tolist()),
+            points.count[order].tolist(),
+            strict=True,
+        ),
+    )
     scan_ref = writer.uuid(scan_id)
     writer.insert(
         CoveragePoint.__tablename__,
         ("scan_config_id", "bucket", "total_count", "matched_count"),
-        sorted((scan_ref, bucket[b], t, counts.matched[b]) for b, t in counts.total.items()),
+        [(scan_ref, writer.bucket(b), t, counts.matched.get(b, 0)) for b, t in sorted(counts.total.items())],
     )
     _touch_last_seen(db, counts.last_seen)
     _upsert_shadows(db, scan_id, project_id, counts.unmatched, named_this_run)
-
-
-class _Keys:
-    """Series keys of a chunk's rows, made once per distinct scope (and column, value); `scopes`
-    collects every key's scope, for creating the series that don't exist yet."""
-
-    def __init__(self) -> None:
-        self.scopes: dict[SeriesKey, agg.Scope] = {}
-        self.counts = _Converted(lambda s: self._key(SeriesKind.count, s, "", "", False))
-        self.versions = _Converted(lambda k: self._key(SeriesKind.app_version, k[0], "", k[1], k[2]))
-        self.breakdowns = _Converted(lambda k: self._key(SeriesKind.breakdown, *k))
-
-    def _key(self, kind: SeriesKind, scope: agg.Scope, column: str, value: str, is_other: bool) -> SeriesKey:
-        key = (kind, scope.scope_type, scope.scope_ref, column, value, is_other)
-        self.scopes[key] = scope
-        return key
 
 
 def _series_ids(db: Session, scan_id: uuid.UUID, wanted: dict[SeriesKey, agg.Scope]) -> dict[SeriesKey, int]:
@@ -148,19 +138,17 @@ class _BulkWriter:
     """Plain-tuple bulk inserts on the session's own connection (so inside its transaction).
 
     Series points are the bulk of a collection's cost, so rows skip SQLAlchemy's per-row parameter
-    processing: each distinct bucket is converted with the column type's own bind processor once,
-    and the rows go to the driver in one `executemany` (SQLite) or one COPY (PostgreSQL).
+    processing: each distinct bucket is converted with the column type's bind processor once, and
+    the rows go to the driver in one `executemany` (SQLite) or one COPY (PostgreSQL).
     """
 
     def __init__(self, db: Session) -> None:
         self.connection = db.connection()
         self.dialect = self.connection.dialect
         self.uuid = _processor(Uuid(), self.dialect)
-        self.buckets = _Converted(_processor(UTCDateTime(), self.dialect))
+        self.bucket = _processor(UTCDateTime(), self.dialect)
 
-    def insert(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
-            return
+    def insert(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:
         quote = self.dialect.identifier_preparer.quote
         column_list = ", ".join(quote(name) for name in columns)
         raw = self.connection.connection.driver_connection
@@ -179,18 +167,6 @@ class _BulkWriter:
             cursor.executemany(sql, rows)
         finally:
             cursor.close()
-
-
-class _Converted(dict[Any, Any]):
-    """value -> its converted form, converted once per distinct value."""
-
-    def __init__(self, convert: Callable[[Any], Any]) -> None:
-        super().__init__()
-        self._convert = convert
-
-    def __missing__(self, value: Any) -> Any:
-        converted = self[value] = self._convert(value)
-        return converted
 
 
 def _processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any]:
