@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -258,6 +259,31 @@ def _ints(values: Iterable[Any], size: int) -> Ints:
     return np.fromiter(values, dtype=np.int64, count=size)
 
 
+def _plain(key: Any) -> bool:
+    """Text or NULL, or a tuple of them: values that are their own rendering (`render_value`)."""
+    return type(key) in _PLAIN or (type(key) is tuple and all(type(v) in _PLAIN for v in key))
+
+
+def _numbered(keys: list[Any], render: Callable[[Any], Hashable]) -> tuple[list[Any], Ints]:
+    """The distinct renderings of the keys (in number order), and each key's number among them.
+
+    When every distinct key is plain, keys are numbered as they are (one dictionary lookup per
+    row) and only the distinct ones rendered; otherwise every key is rendered first: 1, 1.0 and
+    True are equal keys but render differently, and a JSON value may not hash.
+    """
+    rendered = _Numbers()
+    numbers = _Numbers()
+    try:
+        raw = _ints(map(numbers.__getitem__, keys), len(keys))
+        plain = all(map(_plain, numbers))
+    except TypeError:
+        plain = False
+    if plain:
+        of_key = np.array([rendered[render(key)] for key in numbers] or [0], dtype=np.int64)
+        return list(rendered), of_key[raw]
+    return list(rendered), _ints((rendered[render(key)] for key in keys), len(keys))
+
+
 def _group_sum(keys: Ints, counts: Ints) -> tuple[Ints, Ints]:
     """Distinct keys (ascending) and the sum of the counts of each."""
     if not len(keys):
@@ -298,49 +324,46 @@ class ChunkCounter:
     def count_events(self, data: CountRows, keep_releases: int) -> ChunkCounts:
         """Counts per scope and bucket (the total, types, events), app versions, and the totals."""
         rows, size = data.rows, len(data.rows)
-        named, owner = self._name(data.identity(r) for r in rows)
-        bucket = _ints(map(self.buckets.__getitem__, (r[data.bucket_at] for r in rows)), size)
-        count = _ints((int(r[data.count_at]) for r in rows), size)
+        named, owner = self._name(list(map(data.identity, rows)))
+        bucket = self._bucket_numbers(rows, data.bucket_at)
+        count = _ints(map(int, map(itemgetter(data.count_at), rows)), size)
         targets = [self.scopes.of(n) for n in named]
         row, scope = _spread(owner, targets)
         self._add_plain(SeriesKind.count, scope, bucket[row], count[row])
         if data.version_at is not None:
-            versions = _Numbers()
-            texts = _VersionTexts()
-            version = _ints((versions[texts[r[data.version_at]]] for r in rows), size)
-            self._add_versions(list(versions), version, owner, targets, bucket, count, keep_releases)
+            texts, version = _numbered(list(map(itemgetter(data.version_at), rows)), _version_text)
+            self._add_versions(texts, version, owner, targets, bucket, count, keep_releases)
         return self._totals(named, owner, bucket, count)
 
     def count_values(self, data: ValueRows) -> None:
         """A breakdown's or distribution field's value counts, with the top N re-applied per scope."""
         rows, size = data.rows, len(data.rows)
+        scopes = list(map(data.scope, rows))
         if data.drift:
-            owners = _Numbers()
-            owner = _ints((owners[data.scope(r)] for r in rows), size)
-            targets = [self._drift_scopes(key, data.for_types) for key in owners]
+            keys, owner = _numbered(scopes, lambda key: tuple(render_value(v) for v in key))
+            targets = [self._drift_scopes(key, data.for_types) for key in keys]
         else:
-            named, owner = self._name(data.scope(r) for r in rows)
+            named, owner = self._name(scopes)
             wanted = self.resolver.plan.own_breakdowns.get(data.column, frozenset())
             targets = [self._breakdown_scopes(n, data, wanted) for n in named]
-        labels = _Numbers()
-        other = labels[(OTHER_VALUE, True)]
-        texts = _Labels()
-        label = _ints(
-            (other if r[data.other_at] else labels[(texts[r[data.value_at]], False)] for r in rows), size
-        )
-        bucket = _ints(map(self.buckets.__getitem__, (r[data.bucket_at] for r in rows)), size)
-        count = _ints((int(r[data.count_at]) for r in rows), size)
+        texts, value = _numbered(list(map(itemgetter(data.value_at), rows)), value_label)
+        labels = [*((text, False) for text in texts), (OTHER_VALUE, True)]
+        other = len(labels) - 1
+        is_other = np.fromiter(map(bool, map(itemgetter(data.other_at), rows)), dtype=bool, count=size)
+        label = np.where(is_other, other, value)
+        bucket = self._bucket_numbers(rows, data.bucket_at)
+        count = _ints(map(int, map(itemgetter(data.count_at), rows)), size)
         row, scope = _spread(owner, targets)
         label, bucket, count = label[row], bucket[row], count[row]
-        listed: list[tuple[str, bool]] = list(labels)  # type: ignore[arg-type]
         if data.top_n is not None:
-            label = _fold_beyond_top(scope, label, count, listed, data.top_n, other)
-        keys, sums = _group_sum((scope * len(listed) + label) * self._bucket_span() + bucket, count)
-        series_key, bucket = np.divmod(keys, self._bucket_span())
+            label = _fold_beyond_top(scope, label, count, labels, data.top_n, other)
+        span = self._bucket_span()
+        keys, sums = _group_sum((scope * len(labels) + label) * span + bucket, count)
+        series_key, bucket = np.divmod(keys, span)
         series, local = np.unique(series_key, return_inverse=True)
         refs = [
-            SeriesRef(SeriesKind.breakdown, self.scopes.listed[s], data.column, *listed[v])
-            for s, v in (divmod(int(k), len(listed)) for k in series)
+            SeriesRef(SeriesKind.breakdown, self.scopes.listed[s], data.column, *labels[v])
+            for s, v in (divmod(int(k), len(labels)) for k in series)
         ]
         self._parts.append((refs, local.astype(np.int64), bucket, sums))
 
@@ -363,20 +386,32 @@ class ChunkCounter:
 
     # --- parts -----------------------------------------------------------------------------------
 
-    def _name(self, identities: Iterable[tuple[Any, ...]]) -> tuple[list[Named], Ints]:
+    def _name(self, identities: list[tuple[Any, ...]]) -> tuple[list[Named], Ints]:
         """The distinct named groups of the rows, and each row's group number."""
-        numbers: dict[int, int] = {}  # by id() of a Named the resolver keeps alive
+        numbers = _Numbers()
+        try:
+            raw = _ints(map(numbers.__getitem__, identities), len(identities))
+            plain = all(map(_plain, numbers))
+        except TypeError:  # an unhashable JSON value
+            plain = False
+        groups: dict[int, int] = {}  # by id() of a Named the resolver keeps alive
         named: list[Named] = []
-        lookup = self.resolver.lookup
-        owner: list[int] = []
-        for values in identities:
-            group = lookup(values)
-            number = numbers.get(id(group))
-            if number is None:
-                number = numbers[id(group)] = len(named)
+
+        def number(group: Named) -> int:
+            found = groups.get(id(group))
+            if found is None:
+                found = groups[id(group)] = len(named)
                 named.append(group)
-            owner.append(number)
-        return named, np.array(owner, dtype=np.int64)
+            return found
+
+        lookup = self.resolver.lookup
+        if plain:  # name each distinct combination once
+            of_key = np.array([number(lookup(key)) for key in numbers] or [0], dtype=np.int64)
+            return named, of_key[raw]
+        return named, _ints((number(lookup(values)) for values in identities), len(identities))
+
+    def _bucket_numbers(self, rows: Sequence[Sequence[Any]], at: int) -> Ints:
+        return _ints(map(self.buckets.__getitem__, map(itemgetter(at), rows)), len(rows))
 
     def _bucket_span(self) -> int:
         # Every bucket number of the chunk is known once its queries' rows are numbered.
@@ -552,39 +587,13 @@ class _ScopeIndex:
         return (0, by_type, self.number(event_scope(named.event_id, named.event_type_id)))
 
 
-class _VersionTexts(dict[Any, str | None]):
-    """An app version value -> its text (at most MAX_VERSION_LENGTH characters; None when empty)."""
-
-    def __getitem__(self, version: Any) -> str | None:
-        if type(version) not in _PLAIN:
-            return self._text(version)  # rare; keyed by value, True and 1 would share an entry
-        return super().__getitem__(version)
-
-    def __missing__(self, version: Any) -> str | None:
-        text = self[version] = self._text(version)
-        return text
-
-    @staticmethod
-    def _text(version: Any) -> str | None:
-        text = render_value(version)
-        return text[:MAX_VERSION_LENGTH] if text else None
+def _version_text(version: Any) -> str | None:
+    """An app version's text (at most MAX_VERSION_LENGTH characters); None when empty."""
+    text = render_value(version)
+    return text[:MAX_VERSION_LENGTH] if text else None
 
 
-class _Labels(dict[Any, str]):
-    """A breakdown value -> its label (NULL becomes `NULL_VALUE`)."""
-
-    def __getitem__(self, value: Any) -> str:
-        if type(value) not in _PLAIN:
-            return value_label(value, False)  # rare; keyed by value, True and 1 would share an entry
-        return super().__getitem__(value)
-
-    def __missing__(self, value: Any) -> str:
-        label = self[value] = value_label(value, False)
-        return label
-
-
-def value_label(value: Any, is_other: bool) -> str:
-    if is_other:
-        return OTHER_VALUE
+def value_label(value: Any) -> str:
+    """A breakdown value's label (NULL becomes `NULL_VALUE`)."""
     text = render_value(value)
     return NULL_VALUE if text is None else text
