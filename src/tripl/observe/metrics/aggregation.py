@@ -281,7 +281,8 @@ def _numbered(keys: list[Any], render: Callable[[Any], Hashable]) -> tuple[list[
     if plain:
         of_key = np.array([rendered[render(key)] for key in numbers] or [0], dtype=np.int64)
         return list(rendered), of_key[raw]
-    return list(rendered), _ints((rendered[render(key)] for key in keys), len(keys))
+    numbered = _ints((rendered[render(key)] for key in keys), len(keys))
+    return list(rendered), numbered
 
 
 def _group_sum(keys: Ints, counts: Ints) -> tuple[Ints, Ints]:

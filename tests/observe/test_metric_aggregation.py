@@ -1,0 +1,115 @@
+"""Counting a chunk's warehouse rows into series points, on hand-made rows (no warehouse)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+from tripl.observe.metrics import aggregation as agg
+from tripl.observe.metrics.models import MetricScopeType, SeriesKind
+from tripl.observe.scans.naming import EventIdentity
+
+T0 = datetime(2026, 1, 5, tzinfo=UTC)
+H = timedelta(hours=1)
+SCAN, TYPE, EVENT = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+
+def counter(source_name: str) -> agg.ChunkCounter:
+    """Events named by a `name` column, all of one type; the plan has one event, `source_name`."""
+    config = SimpleNamespace(event_type_column=None, event_name_format="{name}", event_group_rules=[])
+    identity = EventIdentity.for_config(config, state={"columns": ["name"]})
+    plan = agg.PlanIndex(
+        events={(TYPE, source_name): EVENT},
+        events_by_name={source_name: [(EVENT, TYPE)]},
+        types_by_name={},
+        default_type_id=TYPE,
+    )
+    return agg.ChunkCounter(agg.Resolver(identity, plan), SCAN)
+
+
+def points(chunk: agg.ChunkCounter) -> dict[tuple[Any, ...], int]:
+    out = chunk.points()
+    return {
+        (ref.kind, ref.scope.scope_type, ref.column, ref.value, ref.is_other, out.buckets[b]): c
+        for ref, b, c in zip(
+            (out.series[s] for s in out.series_no.tolist()),
+            out.bucket_no.tolist(),
+            out.count.tolist(),
+            strict=True,
+        )
+    }
+
+
+def count_rows(rows: list[tuple[Any, ...]]) -> agg.CountRows:
+    return agg.CountRows(rows, bucket_at=0, identity=lambda r: (r[1],), version_at=None, count_at=2)
+
+
+def test_values_equal_in_python_but_rendered_apart_stay_apart() -> None:
+    # 1, 1.0 and True are one dictionary key, yet a user sees "1" and "true": two events, two values.
+    chunk = counter("true")
+    counts = chunk.count_events(count_rows([(T0, True, 4), (T0, 1, 3), (T0, "x", 1)]), keep_releases=10)
+    assert counts.matched == {T0: 4}
+    assert {name: seen.count for name, seen in counts.unmatched.items()} == {"1": 3, "x": 1}
+    chunk.count_values(
+        agg.ValueRows(
+            rows=[
+                (T0, True, 1, False, 2),
+                (T0, True, True, False, 5),
+                (T0, True, "1", False, 1),
+                (T0, True, None, False, 1),
+                (T0, True, {"a": [1]}, False, 1),
+            ],
+            bucket_at=0,
+            scope=lambda r: (r[1],),
+            value_at=2,
+            other_at=3,
+            count_at=4,
+            column="flag",
+            top_n=None,
+            drift=False,
+            for_types=False,
+            for_all_events=True,
+        )
+    )
+    values = {
+        value: count
+        for (kind, scope, _, value, _, _), count in points(chunk).items()
+        if kind == SeriesKind.breakdown and scope == MetricScopeType.event
+    }
+    assert values == {"1": 3, "true": 5, "(null)": 1, '{"a":[1]}': 1}
+
+
+def test_top_n_is_reapplied_per_scope_after_merging_and_ties_go_to_the_smaller_value() -> None:
+    chunk = counter("a")
+    rows = [(T0, "a", "ios", False, 3), (T0, "a", "web", False, 3), (T0 + H, "a", "android", False, 2),
+            (T0 + H, "a", None, True, 4)]  # fmt: skip
+    chunk.count_events(count_rows([(T0, "a", 6), (T0 + H, "a", 6)]), keep_releases=10)
+    chunk.count_values(
+        agg.ValueRows(
+            rows=rows,
+            bucket_at=0,
+            scope=lambda r: (r[1],),
+            value_at=2,
+            other_at=3,
+            count_at=4,
+            column="platform",
+            top_n=1,
+            drift=False,
+            for_types=True,
+            for_all_events=True,
+        )
+    )
+    got = {
+        (scope, value, is_other, bucket): count
+        for (kind, scope, _, value, is_other, bucket), count in points(chunk).items()
+        if kind == SeriesKind.breakdown
+    }
+    # ios and web tie at 3 over the chunk: ios (the smaller) stays; web and android fold into Other.
+    for scope in (MetricScopeType.event_type, MetricScopeType.event):
+        assert {k[1:]: v for k, v in got.items() if k[0] == scope} == {
+            ("ios", False, T0): 3,
+            ("Other", True, T0): 3,
+            ("Other", True, T0 + H): 6,
+        }
