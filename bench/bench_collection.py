@@ -7,11 +7,13 @@ Builds an `events` table inside each engine (DuckDB `range()`, PostgreSQL `gener
 no Python loops), hourly over `--days` days ending at the current hour. Then, per engine:
 - bare: the GROUP BY bucket, event_name, event_type count query over the whole range, run
   straight on the engine (what a hand-written job would cost);
-- collect: a replay job over the same range through the job runner (`run_job`), with the
-  catalog run once beforehand so events exist (replays reuse the catalog's event mapping);
+- collect: a replay job over the same range through the job runner (`run_job`), run by a worker
+  process right after the catalog job it ran so events exist (replays reuse the catalog's event
+  mapping): the replay is timed in a worker that has run a job before, as workers do;
 - collect+breakdowns: the same with a platform breakdown, app versions and platform drift.
-Each measurement runs in a fresh subprocess (a "worker"), which reports its wall time and peak
-RSS (ru_maxrss, which includes the engine's memory when DuckDB runs inside the worker).
+Each measurement runs in its own subprocess (a "worker"), which reports its wall time and peak
+RSS (ru_maxrss, which includes the engine's memory when DuckDB runs inside the worker, and the
+catalog run's).
 Targets: collect / bare <= 1.3, worker peak RSS < 300 MB.
 """
 
@@ -269,20 +271,33 @@ def in_worker(*args: str) -> dict[str, Any]:
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def worker_run_job(data_dir: str, job_id: str) -> None:
+def worker_collect(data_dir: str, catalog_job: str, start: str, end: str) -> None:
+    """Run the catalog job, then a replay of [start, end) of the same config, in this process as a
+    worker does (one job at a time per config); each is timed."""
     # A worker warms up before its first job (pipelines and SQL dialects imported), as the bare
     # side imports its driver before the clock starts.
     from tripl.observe.scans.jobs import load_pipelines, run_job
 
     load_pipelines()
-
     ctx = bench_context(Path(data_dir))
-    started = time.perf_counter()
-    run_job(ctx, uuid.UUID(job_id))
-    seconds = time.perf_counter() - started
-    status, error, summary = job_outcome(ctx, uuid.UUID(job_id))
-    print(json.dumps({"seconds": seconds, "rss_mb": peak_rss_mb(), "status": status, "error": error,
-                      "summary": {k: v for k, v in summary.items() if k != "details"}}))  # fmt: skip
+    with ctx.db.sessions() as db:
+        catalog = db.get(ScanJob, uuid.UUID(catalog_job))
+        assert catalog is not None
+        config_id = catalog.scan_config_id
+    jobs = []
+    for job_id in (uuid.UUID(catalog_job), None):
+        if job_id is None:
+            job_id = new_job(ctx, config_id, ScanJobKind.replay, datetime.fromisoformat(start),
+                             datetime.fromisoformat(end))  # fmt: skip
+        started = time.perf_counter()
+        run_job(ctx, job_id)
+        seconds = time.perf_counter() - started
+        status, error, summary = job_outcome(ctx, job_id)
+        jobs.append({"seconds": seconds, "status": status, "error": error,
+                     "summary": {k: v for k, v in summary.items() if k != "details"}})  # fmt: skip
+        if status != "completed":
+            break
+    print(json.dumps({"jobs": jobs, "rss_mb": peak_rss_mb()}))
 
 
 def worker_bare(engine: str, target: str, start: str, end: str, mode: str) -> None:
@@ -332,12 +347,12 @@ def measure_engine(
         bare = bares["breakdowns" if breakdowns else "plain"]  # the ratio is against the same aggregations
         config_id = make_scan(ctx, source, breakdowns=breakdowns, label=f"{engine}-{name.replace('+', '-')}")
         catalog_job = new_job(ctx, config_id, ScanJobKind.catalog, None, None)
-        catalog = in_worker("--run-job", str(data_dir), str(catalog_job))
+        worker = in_worker("--collect", str(data_dir), str(catalog_job), *window_args)
+        catalog, *replay = worker["jobs"]
         if catalog["status"] != "completed":
             print(f"  {name}: the catalog run {catalog['status']}: {catalog['error']}")
             continue
-        job_id = new_job(ctx, config_id, ScanJobKind.replay, start, end)
-        result = in_worker("--run-job", str(data_dir), str(job_id))
+        result = {**replay[0], "rss_mb": worker["rss_mb"]}
         ok = result["status"] == "completed"
         print(f"  {name:22} {result['seconds']:8.2f} {result['seconds'] / bare['seconds']:6.2f} "
               f"{rows / result['seconds']:12,.0f} {result['rss_mb']:12.0f}  "
@@ -359,7 +374,9 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--pg-admin-url", default=os.environ.get("TRIPL_TEST_PG_ADMIN_URL", PG_ADMIN_URL))
     parser.add_argument("--skip-pg", action="store_true")
-    parser.add_argument("--run-job", nargs=2, metavar=("DATA_DIR", "JOB_ID"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--collect", nargs=4, metavar=("DATA_DIR", "CATALOG_JOB", "FROM", "TO"), help=argparse.SUPPRESS
+    )
     parser.add_argument(
         "--metadata",
         choices=("sqlite", "postgres"),
@@ -380,8 +397,8 @@ def main() -> None:
         )
         print(json.dumps({"seconds": seconds}))
         return
-    if args.run_job:
-        worker_run_job(*args.run_job)
+    if args.collect:
+        worker_collect(*args.collect)
         return
     if args.bare:
         worker_bare(*args.bare)
