@@ -75,7 +75,7 @@ def put_points(
     scope: dict[str, Any],
     counts: dict[datetime, int],
     *,
-    kind: SeriesKind = SeriesKind.count,
+    kind: SeriesKind = SeriesKind.counts,
     column: str = "",
     value: str = "",
     is_other: bool = False,

@@ -27,11 +27,11 @@ SCOPE = ("scan_config_id", "scope_type", "scope_ref")
 SCOPE_TYPE = sa.Enum(
     "project_total", "event_type", "event", name="metricscopetype", native_enum=False, length=16
 )
-SERIES_KIND = sa.Enum("count", "breakdown", "app_version", name="serieskind", native_enum=False, length=16)
+SERIES_KIND = sa.Enum("counts", "breakdown", "app_version", name="serieskind", native_enum=False, length=16)
 SERIES_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 # old table -> (kind, its extra key columns, its rows' (column, value, is_other) as SQL over `p`)
 OLD_TABLES: dict[str, tuple[str, tuple[str, ...], tuple[str, str, str]]] = {
-    "metric_points": ("count", (), ("''", "''", "false")),
+    "metric_points": ("counts", (), ("''", "''", "false")),
     "metric_breakdown_points": (
         "breakdown",
         ("column", "value", "is_other"),

@@ -16,7 +16,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -330,7 +330,7 @@ class ChunkCounter:
         count = _ints(map(int, map(itemgetter(data.count_at), rows)), size)
         targets = [self.scopes.of(n) for n in named]
         row, scope = _spread(owner, targets)
-        self._add_plain(SeriesKind.count, scope, bucket[row], count[row])
+        self._add_plain(SeriesKind.counts, scope, bucket[row], count[row])
         if data.version_at is not None:
             texts, version = _numbered(list(map(itemgetter(data.version_at), rows)), _version_text)
             self._add_versions(texts, version, owner, targets, bucket, count, keep_releases)
@@ -341,8 +341,8 @@ class ChunkCounter:
         rows, size = data.rows, len(data.rows)
         scopes = list(map(data.scope, rows))
         if data.drift:
-            keys, owner = _numbered(scopes, lambda key: tuple(render_value(v) for v in key))
-            targets = [self._drift_scopes(key, data.for_types) for key in keys]
+            type_keys, owner = _numbered(scopes, lambda key: tuple(render_value(v) for v in key))
+            targets = [self._drift_scopes(key, data.for_types) for key in type_keys]
         else:
             named, owner = self._name(scopes)
             wanted = self.resolver.plan.own_breakdowns.get(data.column, frozenset())
@@ -407,7 +407,8 @@ class ChunkCounter:
 
         lookup = self.resolver.lookup
         if plain:  # name each distinct combination once
-            of_key = np.array([number(lookup(key)) for key in numbers] or [0], dtype=np.int64)
+            distinct = cast(list[tuple[Any, ...]], list(numbers))
+            of_key = np.array([number(lookup(key)) for key in distinct] or [0], dtype=np.int64)
             return named, of_key[raw]
         return named, _ints((number(lookup(values)) for values in identities), len(identities))
 

@@ -435,7 +435,7 @@ def _collect_chunk(
             counters.unmatched_names,
         )
         counters.chunks += 1
-        counters.metric_rows += points.rows_of(SeriesKind.count)
+        counters.metric_rows += points.rows_of(SeriesKind.counts)
         counters.version_rows += points.rows_of(SeriesKind.app_version)
         counters.breakdown_rows += points.rows_of(SeriesKind.breakdown)
         counters.query_rows_scanned += counts.rows_scanned

@@ -20,6 +20,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import (
     BigInteger,
@@ -28,11 +29,13 @@ from sqlalchemy import (
     Integer,
     PrimaryKeyConstraint,
     String,
+    Table,
     UniqueConstraint,
     and_,
     join,
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column
+from sqlalchemy.sql import Join
 
 from tripl.core.db import Base
 
@@ -46,7 +49,7 @@ class MetricScopeType(enum.StrEnum):
 
 
 class SeriesKind(enum.StrEnum):
-    count = "count"
+    counts = "counts"
     breakdown = "breakdown"
     app_version = "app_version"
 
@@ -87,22 +90,38 @@ class SeriesPoint(Base):
     count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-_series = MetricSeries.__table__
-_points = SeriesPoint.__table__
+SERIES_TABLE = cast(Table, MetricSeries.__table__)
+POINTS_TABLE = cast(Table, SeriesPoint.__table__)
 
 
-def _of_kind(kind: SeriesKind) -> object:
-    return join(_series, _points, and_(_series.c.id == _points.c.series_id, _series.c.kind == kind))
+def _of_kind(kind: SeriesKind) -> Join:
+    return join(
+        SERIES_TABLE,
+        POINTS_TABLE,
+        and_(SERIES_TABLE.c.id == POINTS_TABLE.c.series_id, SERIES_TABLE.c.kind == kind),
+    )
 
 
-class MetricPoint(Base):
+class _SeriesPoint:
+    """The columns every read model has (typing only: they map the join's columns by name)."""
+
+    scan_config_id: Mapped[uuid.UUID]
+    scope_type: Mapped[MetricScopeType]
+    scope_ref: Mapped[str]
+    event_type_id: Mapped[uuid.UUID | None]
+    event_id: Mapped[uuid.UUID | None]
+    bucket: Mapped[datetime]
+    count: Mapped[int]
+
+
+class MetricPoint(_SeriesPoint, Base):
     """Counts per bucket of one scope (project total, an event type, or an event)."""
 
-    __table__ = _of_kind(SeriesKind.count)
-    series_id = column_property(_series.c.id, _points.c.series_id)
+    __table__ = _of_kind(SeriesKind.counts)
+    series_id = column_property(SERIES_TABLE.c.id, POINTS_TABLE.c.series_id)
 
 
-class BreakdownPoint(Base):
+class BreakdownPoint(_SeriesPoint, Base):
     """Counts per bucket and value of one breakdown (or distribution-drift) column of a scope.
 
     With `metric_breakdown_values_limit` the warehouse keeps the top values and folds the rest
@@ -110,15 +129,19 @@ class BreakdownPoint(Base):
     """
 
     __table__ = _of_kind(SeriesKind.breakdown)
-    series_id = column_property(_series.c.id, _points.c.series_id)
+    series_id = column_property(SERIES_TABLE.c.id, POINTS_TABLE.c.series_id)
+    column: Mapped[str]
+    value: Mapped[str]
+    is_other: Mapped[bool]
 
 
-class AppVersionPoint(Base):
+class AppVersionPoint(_SeriesPoint, Base):
     """Counts per bucket and app version; versions older than the kept releases fold into Other."""
 
     __table__ = _of_kind(SeriesKind.app_version)
-    series_id = column_property(_series.c.id, _points.c.series_id)
-    version = column_property(_series.c.value)
+    series_id = column_property(SERIES_TABLE.c.id, POINTS_TABLE.c.series_id)
+    version: Mapped[str] = column_property(SERIES_TABLE.c.value)
+    is_other: Mapped[bool]
 
 
 class CoveragePoint(Base):

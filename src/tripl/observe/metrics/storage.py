@@ -15,14 +15,20 @@ from sqlalchemy.types import TypeEngine
 
 from tripl.core.db import UTCDateTime
 from tripl.observe.metrics import aggregation as agg
-from tripl.observe.metrics.models import CoveragePoint, MetricScopeType, MetricSeries, SeriesKind, SeriesPoint
+from tripl.observe.metrics.models import (
+    POINTS_TABLE,
+    SERIES_TABLE,
+    CoveragePoint,
+    MetricScopeType,
+    SeriesKind,
+    SeriesPoint,
+)
 from tripl.observe.reconciliation.models import ShadowEvent
 from tripl.plan.events.models import Event
 
 # What tells a scan's series apart: kind, scope type, scope ref, column, value, is_other.
 SeriesKey = tuple[SeriesKind, MetricScopeType, str, str, str, bool]
-_series = MetricSeries.__table__
-_points = SeriesPoint.__table__
+_series, _points = SERIES_TABLE, POINTS_TABLE
 
 
 def write_chunk(

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from tripl.core.context import TriplContext
 from tripl.core.db import utcnow
-from tripl.observe.metrics.models import MetricScopeType, MetricSeries, SeriesPoint
+from tripl.observe.metrics.models import POINTS_TABLE, SERIES_TABLE, MetricScopeType
 from tripl.observe.scans.catalog_writer import SCAN_EVENT_DESCRIPTION, chunks
 from tripl.observe.scans.models import ScanConfig
 from tripl.observe.scans.naming import EVENT_NAME_FIELDS, GroupRule, IdentityError, finish_name
@@ -215,7 +215,7 @@ def _merge(db: Session, source: Event, target: Event) -> None:
 def _merge_series(db: Session, source: Event, target: Event) -> None:
     """A source series the target also has adds its counts into the target's points (its other
     buckets move over) and goes; the rest are re-pointed to the target."""
-    series, points = MetricSeries.__table__, SeriesPoint.__table__
+    series, points = SERIES_TABLE, POINTS_TABLE
     src, tgt = series.alias("src"), series.alias("tgt")
     pairs = db.execute(
         select(src.c.id, tgt.c.id)
