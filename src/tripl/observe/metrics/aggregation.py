@@ -16,7 +16,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -330,7 +330,7 @@ class ChunkCounter:
         count = _ints(map(int, map(itemgetter(data.count_at), rows)), size)
         targets = [self.scopes.of(n) for n in named]
         row, scope = _spread(owner, targets)
-        self._add_plain(SeriesKind.counts, scope, bucket[row], count[row])
+        self._add(SeriesKind.counts, "", [("", False)], scope, np.zeros_like(scope), bucket[row], count[row])
         if data.version_at is not None:
             texts, version = _numbered(list(map(itemgetter(data.version_at), rows)), _version_text)
             self._add_versions(texts, version, owner, targets, bucket, count, keep_releases)
@@ -358,15 +358,7 @@ class ChunkCounter:
         label, bucket, count = label[row], bucket[row], count[row]
         if data.top_n is not None:
             label = _fold_beyond_top(scope, label, count, labels, data.top_n, other)
-        span = self._bucket_span()
-        keys, sums = _group_sum((scope * len(labels) + label) * span + bucket, count)
-        series_key, bucket = np.divmod(keys, span)
-        series, local = np.unique(series_key, return_inverse=True)
-        refs = [
-            SeriesRef(SeriesKind.breakdown, self.scopes.listed[s], data.column, *labels[v])
-            for s, v in (divmod(int(k), len(labels)) for k in series)
-        ]
-        self._parts.append((refs, local.astype(np.int64), bucket, sums))
+        self._add(SeriesKind.breakdown, data.column, labels, scope, label, bucket, count)
 
     def points(self) -> ChunkPoints:
         series: list[SeriesRef] = []
@@ -388,29 +380,9 @@ class ChunkCounter:
     # --- parts -----------------------------------------------------------------------------------
 
     def _name(self, identities: list[tuple[Any, ...]]) -> tuple[list[Named], Ints]:
-        """The distinct named groups of the rows, and each row's group number."""
-        numbers = _Numbers()
-        try:
-            raw = _ints(map(numbers.__getitem__, identities), len(identities))
-            plain = all(map(_plain, numbers))
-        except TypeError:  # an unhashable JSON value
-            plain = False
-        groups: dict[int, int] = {}  # by id() of a Named the resolver keeps alive
-        named: list[Named] = []
-
-        def number(group: Named) -> int:
-            found = groups.get(id(group))
-            if found is None:
-                found = groups[id(group)] = len(named)
-                named.append(group)
-            return found
-
-        lookup = self.resolver.lookup
-        if plain:  # name each distinct combination once
-            distinct = cast(list[tuple[Any, ...]], list(numbers))
-            of_key = np.array([number(lookup(key)) for key in distinct] or [0], dtype=np.int64)
-            return named, of_key[raw]
-        return named, _ints((number(lookup(values)) for values in identities), len(identities))
+        """The distinct named groups of the rows (equal answers are one group), and each row's
+        group number."""
+        return _numbered(identities, self.resolver.lookup)
 
     def _bucket_numbers(self, rows: Sequence[Sequence[Any]], at: int) -> Ints:
         return _ints(map(self.buckets.__getitem__, map(itemgetter(at), rows)), len(rows))
@@ -419,12 +391,26 @@ class ChunkCounter:
         # Every bucket number of the chunk is known once its queries' rows are numbered.
         return max(len(self.buckets.numbers), 1)
 
-    def _add_plain(self, kind: SeriesKind, scope: Ints, bucket: Ints, count: Ints) -> None:
-        span = self._bucket_span()
-        keys, sums = _group_sum(scope * span + bucket, count)
-        scope, bucket = np.divmod(keys, span)
-        series, local = np.unique(scope, return_inverse=True)
-        refs = [SeriesRef(kind, self.scopes.listed[int(s)], "", "", False) for s in series]
+    def _add(
+        self,
+        kind: SeriesKind,
+        column: str,
+        labels: list[tuple[str, bool]],
+        scope: Ints,
+        label: Ints,
+        bucket: Ints,
+        count: Ints,
+    ) -> None:
+        """Sum the counts per (scope, label, bucket) into points of one series per (scope, label);
+        `labels` gives each label number's (value, is_other)."""
+        span, width = self._bucket_span(), len(labels)
+        keys, sums = _group_sum((scope * width + label) * span + bucket, count)
+        series_key, bucket = np.divmod(keys, span)
+        series, local = np.unique(series_key, return_inverse=True)
+        refs = [
+            SeriesRef(kind, self.scopes.listed[s], column, *labels[v])
+            for s, v in (divmod(int(k), width) for k in series)
+        ]
         self._parts.append((refs, local.astype(np.int64), bucket, sums))
 
     def _add_versions(
@@ -449,15 +435,7 @@ class ChunkCounter:
         row, scope = _spread(owner[has], targets)
         row = has[row]
         listed: list[tuple[str, bool]] = list(labels)  # type: ignore[arg-type]
-        span = self._bucket_span()
-        keys, sums = _group_sum((scope * len(listed) + folded[row]) * span + bucket[row], count[row])
-        series_key, bucket_of = np.divmod(keys, span)
-        series, local = np.unique(series_key, return_inverse=True)
-        refs = [
-            SeriesRef(SeriesKind.app_version, self.scopes.listed[s], "", *listed[v])
-            for s, v in (divmod(int(k), len(listed)) for k in series)
-        ]
-        self._parts.append((refs, local.astype(np.int64), bucket_of, sums))
+        self._add(SeriesKind.app_version, "", listed, scope, folded[row], bucket[row], count[row])
 
     def _totals(self, named: list[Named], owner: Ints, bucket: Ints, count: Ints) -> ChunkCounts:
         out = ChunkCounts(rows_scanned=int(count.sum()))
@@ -493,7 +471,8 @@ class ChunkCounter:
         """Per event name that matched no plan event: the type of its first row, its count, and
         its first and last bucket."""
         groups, first_row, inverse = np.unique(owner, return_index=True, return_inverse=True)
-        sums = np.bincount(inverse, weights=count).astype(np.int64)  # exact below 2**53
+        sums = np.zeros(len(groups), dtype=np.int64)
+        np.add.at(sums, inverse, count)
         lowest = np.full(len(groups), np.iinfo(np.int64).max, dtype=np.int64)
         highest = np.full(len(groups), -1, dtype=np.int64)
         np.minimum.at(lowest, inverse, rank)
