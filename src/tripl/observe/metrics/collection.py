@@ -282,12 +282,14 @@ def _run_queries(plan: Plan, base: Any, dialect: str) -> RunQueries:
     scan_columns = list(dict.fromkeys(config.metric_breakdown_columns or []))
     event_columns = [c for c in plan.index.own_breakdowns if c not in scan_columns]
     top_n = config.metric_breakdown_values_limit
+    # A scan-level column counts for every event and for the types; an event's own, for it alone.
     values = [
-        ValuesQuery(
-            column, top_values(specs, column, top_n), len(specs), top_n, False, scan_level, scan_level
-        )
-        for column in [*scan_columns, *sorted(event_columns)]
-        for scan_level in (column in scan_columns,)
+        ValuesQuery(column, top_values(specs, column, top_n), len(specs), top_n, False, True, True)
+        for column in scan_columns
+    ]
+    values += [
+        ValuesQuery(column, top_values(specs, column, top_n), len(specs), top_n, False, False, False)
+        for column in sorted(event_columns)
     ]
     type_column = config.event_type_column
     type_specs = [ColumnSpec(type_column)] if type_column else []
