@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session
 
 from tripl.core.db import utcnow
 from tripl.core.errors import NotFound, Unprocessable
-from tripl.observe.metrics.models import BreakdownPoint, MetricPoint, MetricScopeType
+from tripl.observe.metrics.models import (
+    BreakdownPoint,
+    MetricPoint,
+    MetricScopeType,
+    MetricSeries,
+    SeriesKind,
+    SeriesPoint,
+)
 from tripl.observe.metrics.schemas import (
     BreakdownTimelinePoint,
     BreakdownTimelineResponse,
@@ -223,38 +230,45 @@ def window_metrics(
     missing = [i for i in wanted if i not in found]
     if missing:
         raise NotFound(f"Events not found: {id_list(missing)}")
-    newest: dict[uuid.UUID, tuple[datetime, uuid.UUID]] = {}
-    for event_id, scan_id, last in db.execute(
-        select(MetricPoint.event_id, MetricPoint.scan_config_id, func.max(MetricPoint.bucket))
-        .where(MetricPoint.scope_type == MetricScopeType.event, MetricPoint.event_id.in_(wanted))
-        .group_by(MetricPoint.event_id, MetricPoint.scan_config_id)
+    # Each event's count series with its newest bucket (a primary-key lookup per series); an event
+    # fed by several scans is served by the one with the newest data.
+    newest_bucket = (
+        select(func.max(SeriesPoint.bucket)).where(SeriesPoint.series_id == MetricSeries.id).scalar_subquery()
+    )
+    serving: dict[uuid.UUID, tuple[datetime, int, uuid.UUID]] = {}
+    for series_id, event_id, scan_id, last in db.execute(
+        select(MetricSeries.id, MetricSeries.event_id, MetricSeries.scan_config_id, newest_bucket).where(
+            MetricSeries.kind == SeriesKind.counts,
+            MetricSeries.scope_type == MetricScopeType.event,
+            MetricSeries.event_id.in_(wanted),
+        )
     ).all():
-        assert event_id is not None
-        if event_id not in newest or last > newest[event_id][0]:
-            newest[event_id] = (last, scan_id)
-    serving = {event_id: scan_id for event_id, (_, scan_id) in newest.items()}
+        if (
+            event_id is not None
+            and last is not None
+            and (event_id not in serving or last > serving[event_id][0])
+        ):
+            serving[event_id] = (last, series_id, scan_id)
     intervals = dict(
         db.execute(
-            select(ScanConfig.id, ScanConfig.interval).where(ScanConfig.id.in_(set(serving.values())))
+            select(ScanConfig.id, ScanConfig.interval).where(
+                ScanConfig.id.in_({scan_id for _, _, scan_id in serving.values()})
+            )
         ).all()
     )
+    event_of = {series_id: event_id for event_id, (_, series_id, _) in serving.items()}
     points: dict[uuid.UUID, list[EventMetricPoint]] = defaultdict(list)
-    for event_id, scan_id, bucket, count in db.execute(
-        select(MetricPoint.event_id, MetricPoint.scan_config_id, MetricPoint.bucket, MetricPoint.count)
-        .where(
-            MetricPoint.scope_type == MetricScopeType.event,
-            MetricPoint.event_id.in_(list(serving)),
-            *_in_window(MetricPoint.bucket, window),
-        )
-        .order_by(MetricPoint.bucket)
+    for series_id, bucket, count in db.execute(
+        select(SeriesPoint.series_id, SeriesPoint.bucket, SeriesPoint.count)
+        .where(SeriesPoint.series_id.in_(list(event_of)), *_in_window(SeriesPoint.bucket, window))
+        .order_by(SeriesPoint.bucket)
     ).all():
-        if event_id is not None and serving.get(event_id) == scan_id:
-            points[event_id].append(EventMetricPoint(bucket=bucket, count=int(count)))
+        points[event_of[series_id]].append(EventMetricPoint(bucket=bucket, count=int(count)))
     return [
         EventWindowMetricsResponse(
             event_id=event_id,
-            scan_config_id=serving.get(event_id),
-            interval=intervals.get(serving[event_id]) if event_id in serving else None,
+            scan_config_id=serving[event_id][2] if event_id in serving else None,
+            interval=intervals.get(serving[event_id][2]) if event_id in serving else None,
             total_count=sum(p.count for p in points[event_id]),
             data=points[event_id],
         )
