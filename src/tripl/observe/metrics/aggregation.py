@@ -38,11 +38,6 @@ class Scope(NamedTuple):
     event_type_id: uuid.UUID | None
     event_id: uuid.UUID | None
 
-    def __hash__(self) -> int:
-        # scope_ref alone tells scopes apart (a scan, type or event id) and a str caches its hash;
-        # hashing the uuids would cost two Python-level calls per counter update.
-        return hash(self.scope_ref)
-
 
 def total_scope(scan_config_id: uuid.UUID) -> Scope:
     return Scope(MetricScopeType.project_total, str(scan_config_id), None, None)
