@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -311,6 +312,35 @@ def test_cancel_between_chunks_keeps_what_was_written(world: World) -> None:
     assert result["chunks"] == 1 and result["cancelled"] is True
     assert world.series(P, world.scan.id) == {T0: 9}
     assert control.reports == [{"chunks_done": 1, "chunks_total": 3, "rows": 9}]
+
+
+@dataclass
+class DeletingControl(Control):
+    """Deletes an event once the first chunk is stored, as a user might while a replay runs."""
+
+    delete: Callable[[], None] | None = None
+
+    def cancel_requested(self) -> bool:
+        if self.reports and self.delete is not None:
+            self.delete()
+            self.delete = None
+        return super().cancel_requested()
+
+
+def test_an_event_deleted_during_a_run_stays_deleted_and_the_run_completes(world: World) -> None:
+    def delete_home() -> None:
+        with world.ctx.db.transaction() as db:
+            db.delete(db.get(Event, world.home.id))
+
+    control = DeletingControl(world.scan.id, T0, T0 + 3 * H, delete=delete_home)
+    result = world.collect(control)
+    assert result["chunks"] == 3
+    assert world.series(E, world.home.id) == {}  # the deletion took its series; none came back
+    assert world.breakdown(E, world.home.id, "country") == {}
+    assert world.series(E, world.buy.id) == {T0: 2, T0 + H: 1}
+    # Its rows still count for its type and the project, as every row read does.
+    assert world.series(T, world.screen.id) == {T0: 6, T0 + H: 4, T0 + 2 * H: 4}
+    assert world.series(P, world.scan.id) == {T0: 9, T0 + H: 5, T0 + 2 * H: 4}
 
 
 def test_resume_from_the_checkpoint(world: World) -> None:

@@ -24,6 +24,7 @@ from tripl.observe.metrics.models import (
     SeriesPoint,
 )
 from tripl.observe.reconciliation.models import ShadowEvent
+from tripl.plan.event_types.models import EventType
 from tripl.plan.events.models import Event
 
 # What tells a scan's series apart: kind, scope type, scope ref, column, value, is_other.
@@ -62,8 +63,10 @@ def write_chunk(
         (r.kind, r.scope.scope_type, r.scope.scope_ref, r.column, r.value, r.is_other) for r in points.series
     ]
     ids = _series_ids(db, scan_id, {key: ref.scope for key, ref in zip(keys, points.series, strict=True)})
-    series_id = np.array([ids[key] for key in keys] or [0], dtype=np.int64)[points.series_no]
-    order = np.lexsort((agg.time_ranks(points.buckets)[points.bucket_no], series_id))  # the key's order
+    series_id = np.array([ids.get(key, -1) for key in keys] or [0], dtype=np.int64)[points.series_no]
+    kept = np.flatnonzero(series_id >= 0)  # not the points of an event or type deleted meanwhile
+    ranks = agg.time_ranks(points.buckets)[points.bucket_no[kept]]
+    order = kept[np.lexsort((ranks, series_id[kept]))]  # the primary key's order
     writer = _BulkWriter(db)
     buckets = [writer.bucket(b) for b in points.buckets]
     writer.insert(
@@ -88,9 +91,10 @@ def write_chunk(
 
 def _series_ids(db: Session, scan_id: uuid.UUID, wanted: dict[SeriesKey, agg.Scope]) -> dict[SeriesKey, int]:
     """Ids of the scan's series, creating those `wanted` lacks; an event that moved to another
-    type takes its series with it."""
+    type takes its series with it. Events and types deleted since the run read the plan get none
+    (the deletion took their series; the run must not bring them back)."""
     ids, moved = _stored_series(db, scan_id, wanted)
-    missing = [key for key in wanted if key not in ids]
+    missing = _still_planned(db, [key for key in wanted if key not in ids], wanted)
     if missing:
         db.execute(
             insert(_series),
@@ -119,6 +123,20 @@ def _series_ids(db: Session, scan_id: uuid.UUID, wanted: dict[SeriesKey, agg.Sco
             [{"series": series, "type_id": type_id} for series, type_id in moved.items()],
         )
     return ids
+
+
+def _still_planned(db: Session, keys: list[SeriesKey], wanted: dict[SeriesKey, agg.Scope]) -> list[SeriesKey]:
+    events = {wanted[k].event_id for k in keys} - {None}
+    types = {wanted[k].event_type_id for k in keys} - {None}
+    gone_events = events - set(db.scalars(select(Event.id).where(Event.id.in_(events)))) if events else set()
+    gone_types = (
+        types - set(db.scalars(select(EventType.id).where(EventType.id.in_(types)))) if types else set()
+    )
+    if not gone_events and not gone_types:
+        return keys
+    return [
+        k for k in keys if wanted[k].event_id not in gone_events and wanted[k].event_type_id not in gone_types
+    ]
 
 
 def _stored_series(
