@@ -284,19 +284,19 @@ def worker_collect(data_dir: str, catalog_job: str, start: str, end: str) -> Non
         catalog = db.get(ScanJob, uuid.UUID(catalog_job))
         assert catalog is not None
         config_id = catalog.scan_config_id
-    jobs = []
-    for job_id in (uuid.UUID(catalog_job), None):
-        if job_id is None:
-            job_id = new_job(ctx, config_id, ScanJobKind.replay, datetime.fromisoformat(start),
-                             datetime.fromisoformat(end))  # fmt: skip
+
+    def timed(job_id: uuid.UUID) -> dict[str, Any]:
         started = time.perf_counter()
         run_job(ctx, job_id)
         seconds = time.perf_counter() - started
         status, error, summary = job_outcome(ctx, job_id)
-        jobs.append({"seconds": seconds, "status": status, "error": error,
-                     "summary": {k: v for k, v in summary.items() if k != "details"}})  # fmt: skip
-        if status != "completed":
-            break
+        return {"seconds": seconds, "status": status, "error": error,
+                "summary": {k: v for k, v in summary.items() if k != "details"}}  # fmt: skip
+
+    jobs = [timed(uuid.UUID(catalog_job))]
+    if jobs[0]["status"] == "completed":
+        window = (datetime.fromisoformat(start), datetime.fromisoformat(end))
+        jobs.append(timed(new_job(ctx, config_id, ScanJobKind.replay, *window)))
     print(json.dumps({"jobs": jobs, "rss_mb": peak_rss_mb()}))
 
 

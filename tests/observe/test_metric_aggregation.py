@@ -43,7 +43,18 @@ def points(chunk: agg.ChunkCounter) -> dict[tuple[Any, ...], int]:
 
 
 def count_rows(rows: list[tuple[Any, ...]]) -> agg.CountRows:
+    """Rows (bucket, name, count)."""
     return agg.CountRows(rows, bucket_at=0, identity=lambda r: (r[1],), version_at=None, count_at=2)
+
+
+def breakdown_rows(
+    rows: list[tuple[Any, ...]], column: str, *, top_n: int | None, for_types: bool
+) -> agg.ValueRows:
+    """Rows (bucket, name, value, is_other, count) of a scan-level breakdown column."""
+    return agg.ValueRows(
+        rows, bucket_at=0, scope=lambda r: (r[1],), value_at=2, other_at=3, count_at=4, column=column,
+        top_n=top_n, drift=False, for_types=for_types, for_all_events=True,
+    )  # fmt: skip
 
 
 def test_values_equal_in_python_but_rendered_apart_stay_apart() -> None:
@@ -52,27 +63,9 @@ def test_values_equal_in_python_but_rendered_apart_stay_apart() -> None:
     counts = chunk.count_events(count_rows([(T0, True, 4), (T0, 1, 3), (T0, "x", 1)]), keep_releases=10)
     assert counts.matched == {T0: 4}
     assert {name: seen.count for name, seen in counts.unmatched.items()} == {"1": 3, "x": 1}
-    chunk.count_values(
-        agg.ValueRows(
-            rows=[
-                (T0, True, 1, False, 2),
-                (T0, True, True, False, 5),
-                (T0, True, "1", False, 1),
-                (T0, True, None, False, 1),
-                (T0, True, {"a": [1]}, False, 1),
-            ],
-            bucket_at=0,
-            scope=lambda r: (r[1],),
-            value_at=2,
-            other_at=3,
-            count_at=4,
-            column="flag",
-            top_n=None,
-            drift=False,
-            for_types=False,
-            for_all_events=True,
-        )
-    )
+    rows = [(T0, True, 1, False, 2), (T0, True, True, False, 5), (T0, True, "1", False, 1),
+            (T0, True, None, False, 1), (T0, True, {"a": [1]}, False, 1)]  # fmt: skip
+    chunk.count_values(breakdown_rows(rows, "flag", top_n=None, for_types=False))
     values = {
         value: count
         for (kind, scope, _, value, _, _), count in points(chunk).items()
@@ -86,21 +79,7 @@ def test_top_n_is_reapplied_per_scope_after_merging_and_ties_go_to_the_smaller_v
     rows = [(T0, "a", "ios", False, 3), (T0, "a", "web", False, 3), (T0 + H, "a", "android", False, 2),
             (T0 + H, "a", None, True, 4)]  # fmt: skip
     chunk.count_events(count_rows([(T0, "a", 6), (T0 + H, "a", 6)]), keep_releases=10)
-    chunk.count_values(
-        agg.ValueRows(
-            rows=rows,
-            bucket_at=0,
-            scope=lambda r: (r[1],),
-            value_at=2,
-            other_at=3,
-            count_at=4,
-            column="platform",
-            top_n=1,
-            drift=False,
-            for_types=True,
-            for_all_events=True,
-        )
-    )
+    chunk.count_values(breakdown_rows(rows, "platform", top_n=1, for_types=True))
     got = {
         (scope, value, is_other, bucket): count
         for (kind, scope, _, value, is_other, bucket), count in points(chunk).items()

@@ -243,15 +243,19 @@ class _Buckets(dict[Any, int]):
         return list(self.numbers)  # type: ignore[arg-type]
 
 
-def time_ranks(times: Sequence[datetime]) -> Ints:
-    """Each time's position in time order."""
-    ranks = np.empty(len(times), dtype=np.int64)
-    ranks[sorted(range(len(times)), key=times.__getitem__)] = np.arange(len(times))
+def sorted_ranks(values: Sequence[Any]) -> Ints:
+    """Each value's position in sorted order (times, texts)."""
+    ranks = np.empty(len(values), dtype=np.int64)
+    ranks[sorted(range(len(values)), key=values.__getitem__)] = np.arange(len(values))
     return ranks
 
 
 def _ints(values: Iterable[Any], size: int) -> Ints:
     return np.fromiter(values, dtype=np.int64, count=size)
+
+
+def _column_ints(rows: Sequence[Sequence[Any]], at: int) -> Ints:
+    return _ints(map(int, map(itemgetter(at), rows)), len(rows))
 
 
 def _plain(key: Any) -> bool:
@@ -319,10 +323,10 @@ class ChunkCounter:
 
     def count_events(self, data: CountRows, keep_releases: int) -> ChunkCounts:
         """Counts per scope and bucket (the total, types, events), app versions, and the totals."""
-        rows, size = data.rows, len(data.rows)
+        rows = data.rows
         named, owner = self._name(list(map(data.identity, rows)))
         bucket = self._bucket_numbers(rows, data.bucket_at)
-        count = _ints(map(int, map(itemgetter(data.count_at), rows)), size)
+        count = _column_ints(rows, data.count_at)
         targets = [self.scopes.of(n) for n in named]
         row, scope = _spread(owner, targets)
         self._add(SeriesKind.counts, "", [("", False)], scope, np.zeros_like(scope), bucket[row], count[row])
@@ -348,7 +352,7 @@ class ChunkCounter:
         is_other = np.fromiter(map(bool, map(itemgetter(data.other_at), rows)), dtype=bool, count=size)
         label = np.where(is_other, other, value)
         bucket = self._bucket_numbers(rows, data.bucket_at)
-        count = _ints(map(int, map(itemgetter(data.count_at), rows)), size)
+        count = _column_ints(rows, data.count_at)
         row, scope = _spread(owner, targets)
         label, bucket, count = label[row], bucket[row], count[row]
         if data.top_n is not None:
@@ -435,8 +439,7 @@ class ChunkCounter:
     def _totals(self, named: list[Named], owner: Ints, bucket: Ints, count: Ints) -> ChunkCounts:
         out = ChunkCounts(rows_scanned=int(count.sum()))
         times = self.buckets.times()
-        ranks = time_ranks(times)
-        by_rank = [times[i] for i in np.argsort(ranks)]
+        ranks, by_rank = sorted_ranks(times), sorted(times)
         keys, sums = _group_sum(bucket, count)
         out.total = {times[b]: s for b, s in zip(keys.tolist(), sums.tolist(), strict=True)}
         # An event is only counted with its type.
@@ -528,8 +531,7 @@ def _fold_beyond_top(
     if not len(keys):
         return label
     owner, value = np.divmod(keys, len(labels))
-    text_rank = np.empty(len(labels), dtype=np.int64)
-    text_rank[sorted(range(len(labels)), key=lambda i: labels[i][0])] = np.arange(len(labels))
+    text_rank = sorted_ranks([text for text, _ in labels])
     order = np.lexsort((text_rank[value], -totals, owner))
     owner_sorted = owner[order]
     starts = np.flatnonzero(np.concatenate(([True], owner_sorted[1:] != owner_sorted[:-1])))

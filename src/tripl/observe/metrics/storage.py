@@ -65,7 +65,7 @@ def write_chunk(
     ids = _series_ids(db, scan_id, {key: ref.scope for key, ref in zip(keys, points.series, strict=True)})
     series_id = np.array([ids.get(key, -1) for key in keys] or [0], dtype=np.int64)[points.series_no]
     kept = np.flatnonzero(series_id >= 0)  # not the points of an event or type deleted meanwhile
-    ranks = agg.time_ranks(points.buckets)[points.bucket_no[kept]]
+    ranks = agg.sorted_ranks(points.buckets)[points.bucket_no[kept]]
     order = kept[np.lexsort((ranks, series_id[kept]))]  # the primary key's order
     writer = _BulkWriter(db)
     buckets = [writer.bucket(b) for b in points.buckets]
