@@ -20,6 +20,7 @@ Targets: collect / bare <= 1.3, worker peak RSS < 300 MB.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
 import resource
@@ -186,6 +187,9 @@ def drop_postgres(admin_url: str, name: str) -> None:
 
 
 METADATA_URL_ENV = "TRIPL_BENCH_METADATA_URL"  # set by the parent for its workers
+# A directory: when set, each replay runs under cProfile and writes collect.prof or
+# collect-breakdowns.prof there.
+PROFILE_ENV = "TRIPL_BENCH_PROFILE"
 
 
 def bench_context(data_dir: Path) -> TriplContext:
@@ -284,11 +288,24 @@ def worker_collect(data_dir: str, catalog_job: str, start: str, end: str) -> Non
         catalog = db.get(ScanJob, uuid.UUID(catalog_job))
         assert catalog is not None
         config_id = catalog.scan_config_id
+        profile_dir = os.environ.get(PROFILE_ENV)
+        profile_to = None
+        if profile_dir:
+            config = db.get(ScanConfig, config_id)
+            assert config is not None
+            name = "collect-breakdowns" if config.metric_breakdown_columns else "collect"
+            profile_to = str(Path(profile_dir) / f"{name}.prof")
 
-    def timed(job_id: uuid.UUID) -> dict[str, Any]:
+    def timed(job_id: uuid.UUID, profile_to: str | None = None) -> dict[str, Any]:
+        profiler = cProfile.Profile() if profile_to else None
         started = time.perf_counter()
-        run_job(ctx, job_id)
+        if profiler:
+            profiler.runcall(run_job, ctx, job_id)
+        else:
+            run_job(ctx, job_id)
         seconds = time.perf_counter() - started
+        if profiler and profile_to:
+            profiler.dump_stats(profile_to)
         status, error, summary = job_outcome(ctx, job_id)
         return {"seconds": seconds, "status": status, "error": error,
                 "summary": {k: v for k, v in summary.items() if k != "details"}}  # fmt: skip
@@ -296,7 +313,8 @@ def worker_collect(data_dir: str, catalog_job: str, start: str, end: str) -> Non
     jobs = [timed(uuid.UUID(catalog_job))]
     if jobs[0]["status"] == "completed":
         window = (datetime.fromisoformat(start), datetime.fromisoformat(end))
-        jobs.append(timed(new_job(ctx, config_id, ScanJobKind.replay, *window)))
+        replay = new_job(ctx, config_id, ScanJobKind.replay, *window)
+        jobs.append(timed(replay, profile_to))
     print(json.dumps({"jobs": jobs, "rss_mb": peak_rss_mb()}))
 
 
@@ -359,7 +377,7 @@ def measure_engine(
               f"{result['status']}{'' if ok else ': ' + str(result['error'])}")  # fmt: skip
         if ok:
             summary = result["summary"]
-            keys = ("query_rows_scanned", "metric_rows_written", "metrics_seconds", "anomalies_detected")
+            keys = ("chunks", "metric_rows", "breakdown_rows", "version_rows", "metrics_seconds")
             shown = {k: summary[k] for k in keys if k in summary}
             if shown:
                 print(f"  {'':22} {shown}")

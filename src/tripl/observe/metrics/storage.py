@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -71,19 +71,21 @@ def write_chunk(
     buckets = [writer.bucket(b) for b in points.buckets]
     writer.insert(
         SeriesPoint.__tablename__,
-        ("series_id", "bucket", "count"),
-        zip(
-            series_id[order].tolist(),
-            map(buckets.__getitem__, points.bucket_no[order].tolist()),
-            points.count[order].tolist(),
-            strict=True,
-        ),
+        {
+            "series_id": series_id[order].tolist(),
+            "bucket": list(map(buckets.__getitem__, points.bucket_no[order].tolist())),
+            "count": points.count[order].tolist(),
+        },
     )
-    scan_ref = writer.uuid(scan_id)
+    totals = sorted(counts.total.items())
     writer.insert(
         CoveragePoint.__tablename__,
-        ("scan_config_id", "bucket", "total_count", "matched_count"),
-        [(scan_ref, writer.bucket(b), t, counts.matched.get(b, 0)) for b, t in sorted(counts.total.items())],
+        {
+            "scan_config_id": [writer.uuid(scan_id)] * len(totals),
+            "bucket": [writer.bucket(bucket) for bucket, _ in totals],
+            "total_count": [total for _, total in totals],
+            "matched_count": [counts.matched.get(bucket, 0) for bucket, _ in totals],
+        },
     )
     _touch_last_seen(db, counts.last_seen)
     _upsert_shadows(db, scan_id, project_id, counts.unmatched, named_this_run)
@@ -159,12 +161,16 @@ def _stored_series(
 
 
 class _BulkWriter:
-    """Plain-tuple bulk inserts on the session's own connection (so inside its transaction).
+    """Plain bulk inserts on the session's own connection (so inside its transaction).
 
     Series points are the bulk of a collection's cost, so rows skip SQLAlchemy's per-row parameter
     processing: each distinct bucket is converted with the column type's bind processor once, and
-    the rows go to the driver in one `executemany` (SQLite) or one COPY (PostgreSQL).
+    the rows go to the driver as multi-row INSERTs (SQLite) or one COPY (PostgreSQL).
     """
+
+    # Rows per SQLite INSERT: under the 999 bound parameters of old SQLite builds. A statement of
+    # a few hundred rows costs ~30% less per row than executemany's one row per step.
+    SQLITE_PARAMETERS = 999
 
     def __init__(self, db: Session) -> None:
         self.connection = db.connection()
@@ -172,23 +178,34 @@ class _BulkWriter:
         self.uuid = _processor(Uuid(), self.dialect)
         self.bucket = _processor(UTCDateTime(), self.dialect)
 
-    def insert(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:
+    def insert(self, table: str, columns: dict[str, list[Any]]) -> None:
+        """Insert rows given as one equally long list per column."""
         quote = self.dialect.identifier_preparer.quote
         column_list = ", ".join(quote(name) for name in columns)
         raw = self.connection.connection.driver_connection
         assert raw is not None
+        values = list(columns.values())
         if self.dialect.name == "postgresql" and self.dialect.driver == "psycopg":
             copy_sql = f"COPY {quote(table)} ({column_list}) FROM STDIN"
             with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
-                for row in rows:
+                for row in zip(*values, strict=True):
                     copy.write_row(row)
             return
-        marker = "?" if self.dialect.paramstyle == "qmark" else "%s"
-        markers = ", ".join([marker] * len(columns))
-        sql = f"INSERT INTO {quote(table)} ({column_list}) VALUES ({markers})"  # noqa: S608 (names from the models)
+        assert self.dialect.paramstyle == "qmark", "bulk inserts run on psycopg or sqlite3"
+        width, count = len(values), len(values[0])
+        flat: list[Any] = [None] * (width * count)
+        for position, column in enumerate(values):
+            flat[position::width] = column
+        per_statement = self.SQLITE_PARAMETERS // width
+        row_markers = "(" + ", ".join(["?"] * width) + ")"
+        prefix = f"INSERT INTO {quote(table)} ({column_list}) VALUES "  # noqa: S608 (names from the models)
         cursor = raw.cursor()
         try:
-            cursor.executemany(sql, rows)
+            for first in range(0, count, per_statement):
+                rows = min(per_statement, count - first)
+                cursor.execute(
+                    prefix + ", ".join([row_markers] * rows), flat[first * width : (first + rows) * width]
+                )
         finally:
             cursor.close()
 

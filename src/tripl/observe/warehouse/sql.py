@@ -32,6 +32,8 @@ from tripl.observe.warehouse.expressions import (
     MAX_VALUE_LENGTH,
     ColumnSpec,
     bucket_expr,
+    bucket_number_expr,
+    bucket_start_expr,
     column_expr,
     json_key_paths_expr,
     json_value_expr,
@@ -68,6 +70,7 @@ __all__ = [
 
 COUNT_ALIAS = "__count"
 BUCKET_ALIAS = "__bucket"
+BUCKET_NUMBER = "__bucket_no"  # grouped on; shown as BUCKET_ALIAS
 VALUE_ALIAS = "__value"
 OTHER_ALIAS = "__is_other"
 
@@ -188,14 +191,18 @@ def _counts(
     projections: list[tuple[str, exp.Expression]],
     condition: exp.Expression | None,
     limit: int,
+    outputs: dict[str, exp.Alias] | None = None,
 ) -> str:
+    """Counts per distinct `projections`; `outputs` shows a projection as an expression of it."""
     selected = [expr.as_(alias) for alias, expr in projections] or [exp.Literal.number(1).as_("__one")]
     inner = exp.select(*selected)
     inner = inner.from_(_source(base))
     if condition is not None:
         inner = inner.where(condition)
     aliases = [alias for alias, _ in projections]
-    outer = exp.select(*aliases, exp.Count(this=exp.Star()).as_(COUNT_ALIAS)).from_(inner.subquery("__rows"))
+    outputs = outputs or {}
+    shown = [outputs.get(alias) or exp.column(alias) for alias in aliases]
+    outer = exp.select(*shown, exp.Count(this=exp.Star()).as_(COUNT_ALIAS)).from_(inner.subquery("__rows"))
     if aliases:
         outer = outer.group_by(*aliases)
     outer = outer.order_by(exp.Ordered(this=exp.column(COUNT_ALIAS), desc=True))
@@ -232,10 +239,19 @@ def bucketed_counts_sql(
 ) -> str:
     """Like grouped_counts_sql, also grouped by `__bucket` (the interval's grid) in [from, to)."""
     base = _base(base_query, dialect)
-    projections = [(BUCKET_ALIAS, bucket_expr(time_column, interval, dialect))]
+    projections = [(BUCKET_NUMBER, bucket_number_expr(time_column, interval, dialect))]
     projections += [(column_alias(i), column_expr(spec, dialect)) for i, spec in enumerate(columns)]
     condition = _time_filter(time_column, time_from, time_to, dialect)
-    return _counts(base, dialect, projections, condition, limit)
+    return _counts(base, dialect, projections, condition, limit, _bucket_output(interval, dialect))
+
+
+def _bucket_output(interval: str, dialect: str) -> dict[str, exp.Alias]:
+    """`__bucket` from the grouped bucket number (see bucket_number_expr)."""
+    return {BUCKET_NUMBER: _bucket_start(interval, dialect)}
+
+
+def _bucket_start(interval: str, dialect: str) -> exp.Alias:
+    return bucket_start_expr(exp.column(BUCKET_NUMBER), interval, dialect).as_(BUCKET_ALIAS)
 
 
 def top_values_sql(
@@ -261,19 +277,19 @@ def top_values_sql(
     base = _base(base_query, dialect)
     scopes = [column_alias(i) for i in range(len(scope_columns))]
     rows = exp.select(
-        bucket_expr(time_column, interval, dialect).as_(BUCKET_ALIAS),
+        bucket_number_expr(time_column, interval, dialect).as_(BUCKET_NUMBER),
         *(column_expr(spec, dialect).as_(alias) for alias, spec in zip(scopes, scope_columns, strict=True)),
         text_value_expr(column_expr(value_column, dialect), dialect).as_("__v"),
     ).from_(_source(base))
     condition = _time_filter(time_column, time_from, time_to, dialect)
     if condition is not None:
         rows = rows.where(condition)
-    keys = [BUCKET_ALIAS, *scopes, "__v"]
+    keys = [BUCKET_NUMBER, *scopes, "__v"]
     counts = exp.select(*keys, exp.Count(this=exp.Star()).as_("__n")).from_("__rows").group_by(*keys)
     query: exp.Select
     if top_n is None:
         query = exp.select(
-            BUCKET_ALIAS,
+            _bucket_start(interval, dialect),
             *scopes,
             exp.column("__v").as_(VALUE_ALIAS),
             exp.false().as_(OTHER_ALIAS),
@@ -303,14 +319,14 @@ def top_values_sql(
         other = exp.GT(this=exp.column("__rank"), expression=top.copy())
         query = (
             exp.select(
-                BUCKET_ALIAS,
+                _bucket_start(interval, dialect),
                 *scopes,
                 value.as_(VALUE_ALIAS),
                 other.as_(OTHER_ALIAS),
                 exp.Sum(this=exp.column("__n")).as_(COUNT_ALIAS),
             )
             .from_("__ranked")
-            .group_by(BUCKET_ALIAS, *scopes, value.copy(), other.copy())
+            .group_by(BUCKET_NUMBER, *scopes, value.copy(), other.copy())
         )
     query = query.with_("__rows", as_=rows).with_("__counts", as_=counts)
     if top_n is not None:
