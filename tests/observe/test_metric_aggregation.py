@@ -92,3 +92,20 @@ def test_top_n_is_reapplied_per_scope_after_merging_and_ties_go_to_the_smaller_v
             ("Other", True, T0): 3,
             ("Other", True, T0 + H): 6,
         }
+
+
+def test_group_sums_are_exact_whether_keys_are_dense_or_sparse() -> None:
+    """Sums per key come out the same from the dense count (keys close together) and from the sort
+    (keys spread far apart, or counts too large for exact float sums)."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    for spread, big in ((50, False), (10**9, False), (50, True)):
+        keys = rng.integers(0, spread, 2000)
+        counts = rng.integers(1, 1000, 2000) + (2**43 if big else 0)  # a sum of 2**53 or more: the sort
+        expected: dict[int, int] = {}
+        for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
+            expected[key] = expected.get(key, 0) + count
+        distinct, sums = agg._group_sum(keys, counts)
+        assert dict(zip(distinct.tolist(), sums.tolist(), strict=True)) == expected
+        assert distinct.tolist() == sorted(expected)
