@@ -11,8 +11,9 @@ no Python loops), hourly over `--days` days ending at the current hour. Then, pe
   process right after the catalog job it ran so events exist (replays reuse the catalog's event
   mapping): the replay is timed in a worker that has run a job before, as workers do;
 - collect+breakdowns: the same with a platform breakdown, app versions and platform drift.
-Each measurement runs in its own subprocess (a "worker"), which reports its wall time and peak
-RSS (ru_maxrss, which includes the engine's memory when DuckDB runs inside the worker, and the
+Each measurement runs in its own subprocess (a "worker"), which reports its wall time, its CPU
+time (all its threads; with DuckDB that includes the engine's, with PostgreSQL not the server's)
+and peak RSS (ru_maxrss, which includes the engine's memory when DuckDB runs inside the worker, and the
 catalog run's).
 Targets: collect / bare <= 1.3, worker peak RSS < 300 MB.
 """
@@ -298,16 +299,16 @@ def worker_collect(data_dir: str, catalog_job: str, start: str, end: str) -> Non
 
     def timed(job_id: uuid.UUID, profile_to: str | None = None) -> dict[str, Any]:
         profiler = cProfile.Profile() if profile_to else None
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         if profiler:
             profiler.runcall(run_job, ctx, job_id)
         else:
             run_job(ctx, job_id)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         if profiler and profile_to:
             profiler.dump_stats(profile_to)
         status, error, summary = job_outcome(ctx, job_id)
-        return {"seconds": seconds, "status": status, "error": error,
+        return {"seconds": seconds, "cpu": cpu, "status": status, "error": error,
                 "summary": {k: v for k, v in summary.items() if k != "details"}}  # fmt: skip
 
     jobs = [timed(uuid.UUID(catalog_job))]
@@ -325,7 +326,7 @@ def worker_bare(engine: str, target: str, start: str, end: str, mode: str) -> No
     import duckdb
     import psycopg
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     if engine == "duckdb":
         with duckdb.connect(target, read_only=True) as con:
             for columns in BARE_GROUPS[mode]:
@@ -335,9 +336,9 @@ def worker_bare(engine: str, target: str, start: str, end: str, mode: str) -> No
         with psycopg.connect(target) as con:
             for columns in BARE_GROUPS[mode]:
                 results.append(list(con.execute(bare_sql(engine, columns), (time_from, time_to)).fetchall()))
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     first, result_rows = results[0], sum(len(r) for r in results)
-    print(json.dumps({"seconds": seconds, "rss_mb": peak_rss_mb(), "groups": len(first),
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "rss_mb": peak_rss_mb(), "groups": len(first),
                       "rows": sum(int(r[-1]) for r in first), "result_rows": result_rows}))  # fmt: skip
 
 
@@ -355,10 +356,10 @@ def measure_engine(
     print(f"\n{label}: {rows:,} rows, {bare['groups']:,} (bucket, event, type) groups")
     if bare["rows"] != rows:
         print(f"  warning: the bare query counted {bare['rows']:,} rows")
-    print(f"  {'run':22} {'wall s':>8} {'ratio':>6} {'rows/s':>12} {'peak RSS MB':>12}  status")
+    print(f"  {'run':22} {'wall s':>8} {'ratio':>6} {'CPU s':>6} {'rows/s':>12} {'peak RSS MB':>12}  status")
     for mode, name in (("plain", "bare GROUP BY"), ("breakdowns", "bare 3 GROUP BYs")):
         bare = bares[mode]
-        print(f"  {name:22} {bare['seconds']:8.2f} {1:6.2f} {rows / bare['seconds']:12,.0f} "
+        print(f"  {name:22} {bare['seconds']:8.2f} {1:6.2f} {bare['cpu']:6.2f} {rows / bare['seconds']:12,.0f} "
               f"{bare['rss_mb']:12.0f}  ok ({bare['result_rows']:,} result rows)")  # fmt: skip
     for breakdowns in (False, True):
         name = "collect+breakdowns" if breakdowns else "collect"
@@ -373,7 +374,7 @@ def measure_engine(
         result = {**replay[0], "rss_mb": worker["rss_mb"]}
         ok = result["status"] == "completed"
         print(f"  {name:22} {result['seconds']:8.2f} {result['seconds'] / bare['seconds']:6.2f} "
-              f"{rows / result['seconds']:12,.0f} {result['rss_mb']:12.0f}  "
+              f"{result['cpu']:6.2f} {rows / result['seconds']:12,.0f} {result['rss_mb']:12.0f}  "
               f"{result['status']}{'' if ok else ': ' + str(result['error'])}")  # fmt: skip
         if ok:
             summary = result["summary"]
