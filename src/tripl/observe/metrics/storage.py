@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -68,15 +68,7 @@ def write_chunk(
     ranks = agg.sorted_ranks(points.buckets)[points.bucket_no[kept]]
     order = kept[np.lexsort((ranks, series_id[kept]))]  # the primary key's order
     writer = _BulkWriter(db)
-    buckets = [writer.bucket(b) for b in points.buckets]
-    writer.insert(
-        SeriesPoint.__tablename__,
-        {
-            "series_id": series_id[order].tolist(),
-            "bucket": list(map(buckets.__getitem__, points.bucket_no[order].tolist())),
-            "count": points.count[order].tolist(),
-        },
-    )
+    writer.insert_points(series_id[order], points.buckets, points.bucket_no[order], points.count[order])
     totals = sorted(counts.total.items())
     writer.insert(
         CoveragePoint.__tablename__,
@@ -160,6 +152,23 @@ def _stored_series(
     return ids, moved
 
 
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_PG_POINT_ROW = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("series_len", ">i4"),
+        ("series_id", ">i8"),
+        ("bucket_len", ">i4"),
+        ("bucket", ">i8"),
+        ("count_len", ">i4"),
+        ("count", ">i8"),
+    ]
+)
+_PG_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
+_PG_COPY_TRAILER = (-1).to_bytes(2, "big", signed=True)
+
+
 class _BulkWriter:
     """Plain bulk inserts on the session's own connection (so inside its transaction).
 
@@ -178,14 +187,57 @@ class _BulkWriter:
         self.uuid = _processor(Uuid(), self.dialect)
         self.bucket = _processor(UTCDateTime(), self.dialect)
 
+    def insert_points(
+        self, series_id: agg.Ints, buckets: list[datetime], bucket_no: agg.Ints, count: agg.Ints
+    ) -> None:
+        """Series points: `bucket_no` numbers each point's time in `buckets`."""
+        if self._copies:
+            self._copy_points_binary(series_id, buckets, bucket_no, count)
+            return
+        as_stored = [self.bucket(b) for b in buckets]
+        self.insert(
+            SeriesPoint.__tablename__,
+            {
+                "series_id": series_id.tolist(),
+                "bucket": list(map(as_stored.__getitem__, bucket_no.tolist())),
+                "count": count.tolist(),
+            },
+        )
+
+    def _copy_points_binary(
+        self, series_id: agg.Ints, buckets: list[datetime], bucket_no: agg.Ints, count: agg.Ints
+    ) -> None:
+        """One binary COPY built by numpy, with no Python work per row (text COPY formats each value
+        in Python: ~2.7 µs a row). PostgreSQL's binary COPY: a signature, flags and header-extension
+        length, then per row the field count and each field as its byte length and big-endian value
+        (bigint; timestamptz as microseconds since 2000-01-01 UTC), then -1."""
+        micros = np.array([(b - _PG_EPOCH) // _MICROSECOND for b in buckets] or [0], dtype=np.int64)
+        rows = np.empty(len(series_id), dtype=_PG_POINT_ROW)
+        rows["fields"] = 3
+        rows["series_len"] = rows["bucket_len"] = rows["count_len"] = 8
+        rows["series_id"], rows["bucket"], rows["count"] = series_id, micros[bucket_no], count
+        payload = _PG_COPY_HEADER + rows.tobytes() + _PG_COPY_TRAILER
+        quote = self.dialect.identifier_preparer.quote
+        sql = f"COPY {quote(SeriesPoint.__tablename__)} (series_id, bucket, count) FROM STDIN (FORMAT BINARY)"
+        with self._raw().cursor() as cursor, cursor.copy(sql) as copy:
+            copy.write(payload)
+
+    @property
+    def _copies(self) -> bool:
+        return self.dialect.name == "postgresql" and self.dialect.driver == "psycopg"
+
+    def _raw(self) -> Any:
+        raw = self.connection.connection.driver_connection
+        assert raw is not None
+        return raw
+
     def insert(self, table: str, columns: dict[str, list[Any]]) -> None:
         """Insert rows given as one equally long list per column."""
         quote = self.dialect.identifier_preparer.quote
         column_list = ", ".join(quote(name) for name in columns)
-        raw = self.connection.connection.driver_connection
-        assert raw is not None
+        raw = self._raw()
         values = list(columns.values())
-        if self.dialect.name == "postgresql" and self.dialect.driver == "psycopg":
+        if self._copies:
             copy_sql = f"COPY {quote(table)} ({column_list}) FROM STDIN"
             with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
                 for row in zip(*values, strict=True):

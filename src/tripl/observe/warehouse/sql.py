@@ -191,7 +191,7 @@ def _counts(
     projections: list[tuple[str, exp.Expression]],
     condition: exp.Expression | None,
     limit: int,
-    outputs: dict[str, exp.Alias] | None = None,
+    outputs: dict[str, exp.Expr] | None = None,
 ) -> str:
     """Counts per distinct `projections`; `outputs` shows a projection as an expression of it."""
     selected = [expr.as_(alias) for alias, expr in projections] or [exp.Literal.number(1).as_("__one")]
@@ -245,12 +245,12 @@ def bucketed_counts_sql(
     return _counts(base, dialect, projections, condition, limit, _bucket_output(interval, dialect))
 
 
-def _bucket_output(interval: str, dialect: str) -> dict[str, exp.Alias]:
+def _bucket_output(interval: str, dialect: str) -> dict[str, exp.Expr]:
     """`__bucket` from the grouped bucket number (see bucket_number_expr)."""
     return {BUCKET_NUMBER: _bucket_start(interval, dialect)}
 
 
-def _bucket_start(interval: str, dialect: str) -> exp.Alias:
+def _bucket_start(interval: str, dialect: str) -> exp.Expr:
     return bucket_start_expr(exp.column(BUCKET_NUMBER), interval, dialect).as_(BUCKET_ALIAS)
 
 
