@@ -209,27 +209,33 @@ def bucket_expr(time_column: str, interval: str, dialect: str) -> exp.Expression
     return bucket_start_expr(bucket_number_expr(time_column, interval, dialect), interval, dialect)
 
 
+# The grid in epoch units (microseconds on DuckDB, seconds elsewhere): a bucket's number is
+# (epoch - shift) // n and its start is number * n + shift.
+_BUCKET_NUMBER = {
+    "duckdb": "(epoch_us(__t){minus}) // {n}",
+    "clickhouse": "intDiv(toUnixTimestamp(__t){minus}, {n})",
+    # CAST accepts TIMESTAMP, DATETIME (read as UTC) and DATE columns alike.
+    "bigquery": "DIV((UNIX_SECONDS(CAST(__t AS TIMESTAMP)){minus}), {n})",
+}
+_BUCKET_START = {
+    "duckdb": "make_timestamp(__t * {n}{plus})",
+    "clickhouse": "toDateTime(__t * {n}{plus}, 'UTC')",
+    "bigquery": "TIMESTAMP_SECONDS(__t * {n}{plus})",
+}
+
+
 def bucket_number_expr(time_column: str, interval: str, dialect: str) -> exp.Expression:
     """The bucket of `time_column` as a cheap per-row grouping key: the bucket's number since the
     grid origin (the start itself on postgres, where date_bin is native). Group rows by it and turn
     each group's number into its start with `bucket_start_expr`: building a timestamp once per group
     instead of once per row is ~10% of a DuckDB aggregate over plain timestamps."""
     check_dialect(dialect)
-    step, offset = interval_seconds(interval), grid_offset_seconds(interval)
     col = quoted_column(time_column)
     if dialect == "postgres":
-        origin = "1970-01-01 00:00:00+00" if offset == 0 else "1970-01-05 00:00:00+00"
+        step = interval_seconds(interval)
+        origin = "1970-01-01 00:00:00+00" if grid_offset_seconds(interval) == 0 else "1970-01-05 00:00:00+00"
         return _fn("date_bin", exp.cast(_str(f"{step} seconds"), "INTERVAL"), col, _str(origin))
-    templates = {
-        "duckdb": "(epoch_us(__t){minus}) // {n}",
-        "clickhouse": "intDiv(toUnixTimestamp(__t){minus}, {n})",
-        # CAST accepts TIMESTAMP, DATETIME (read as UTC) and DATE columns alike.
-        "bigquery": "DIV((UNIX_SECONDS(CAST(__t AS TIMESTAMP)){minus}), {n})",
-    }
-    scale = _epoch_scale(dialect)
-    shift = offset * scale
-    sql = templates[dialect].format(n=step * scale, minus=f" - {shift}" if shift else "")
-    return _template(sql, dialect, __t=col)
+    return _on_epoch_grid(_BUCKET_NUMBER[dialect], col, interval, dialect)
 
 
 def bucket_start_expr(number: exp.Expression, interval: str, dialect: str) -> exp.Expression:
@@ -237,17 +243,12 @@ def bucket_start_expr(number: exp.Expression, interval: str, dialect: str) -> ex
     check_dialect(dialect)
     if dialect == "postgres":
         return number
-    step, offset = interval_seconds(interval), grid_offset_seconds(interval)
-    templates = {
-        "duckdb": "make_timestamp(__b * {n}{plus})",
-        "clickhouse": "toDateTime(__b * {n}{plus}, 'UTC')",
-        "bigquery": "TIMESTAMP_SECONDS(__b * {n}{plus})",
-    }
-    scale = _epoch_scale(dialect)
-    shift = offset * scale
-    sql = templates[dialect].format(n=step * scale, plus=f" + {shift}" if shift else "")
-    return _template(sql, dialect, __b=number if isinstance(number, exp.Column) else exp.paren(number))
+    operand = number if isinstance(number, exp.Column) else exp.paren(number)
+    return _on_epoch_grid(_BUCKET_START[dialect], operand, interval, dialect)
 
 
-def _epoch_scale(dialect: str) -> int:
-    return 1_000_000 if dialect == "duckdb" else 1  # duckdb counts epoch microseconds
+def _on_epoch_grid(template: str, operand: exp.Expression, interval: str, dialect: str) -> exp.Expression:
+    scale = 1_000_000 if dialect == "duckdb" else 1
+    n, shift = interval_seconds(interval) * scale, grid_offset_seconds(interval) * scale
+    sql = template.format(n=n, minus=f" - {shift}" if shift else "", plus=f" + {shift}" if shift else "")
+    return _template(sql, dialect, __t=operand)
