@@ -359,8 +359,9 @@ def measure_engine(
     print(f"  {'run':22} {'wall s':>8} {'ratio':>6} {'CPU s':>6} {'rows/s':>12} {'peak RSS MB':>12}  status")
     for mode, name in (("plain", "bare GROUP BY"), ("breakdowns", "bare 3 GROUP BYs")):
         bare = bares[mode]
-        print(f"  {name:22} {bare['seconds']:8.2f} {1:6.2f} {bare['cpu']:6.2f} {rows / bare['seconds']:12,.0f} "
-              f"{bare['rss_mb']:12.0f}  ok ({bare['result_rows']:,} result rows)")  # fmt: skip
+        print(f"  {name:22} {bare['seconds']:8.2f} {1:6.2f} {bare['cpu']:6.2f} "
+              f"{rows / bare['seconds']:12,.0f} {bare['rss_mb']:12.0f}  "
+              f"ok ({bare['result_rows']:,} result rows)")  # fmt: skip
     for breakdowns in (False, True):
         name = "collect+breakdowns" if breakdowns else "collect"
         bare = bares["breakdowns" if breakdowns else "plain"]  # the ratio is against the same aggregations
