@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import TypeAdapter
 from tests.observe.metric_support import (
     add_breakdowns,
     add_points,
@@ -19,6 +20,7 @@ from tests.plan.factories import make_event, make_event_type
 
 from tripl.core.context import TriplContext
 from tripl.core.db import utcnow
+from tripl.observe.metrics.schemas import EventWindowMetricsResponse
 from tripl.observe.scans.models import ScanConfig
 from tripl.plan.event_types.models import EventType
 from tripl.plan.events.models import Event, EventStatus
@@ -167,6 +169,19 @@ def test_window_metrics_one_entry_per_requested_event(
     assert home["data"][0]["is_anomaly"] is False
     empty = reader.post(f"{API}/events/window-metrics", json={"event_ids": []})
     assert empty.status_code == 200 and empty.json() == []
+
+
+def test_window_metrics_body_is_byte_for_byte_what_the_response_model_writes(
+    seeded: Seeded, viewer: TestClient, context: TriplContext
+) -> None:
+    """The body is serialised straight from the rows; it must stay what the schema would write."""
+    quiet = make_event(context, seeded.click, "quiet")
+    ids = [str(seeded.home.id), str(quiet.id), str(seeded.buy.id)]
+    response = viewer.post(f"{API}/events/window-metrics", json={"event_ids": ids, "time_from": iso(48)})
+    assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+    model = TypeAdapter(list[EventWindowMetricsResponse]).validate_json(response.content)
+    assert response.content == TypeAdapter(list[EventWindowMetricsResponse]).dump_json(model)
+    assert [len(entry.data) for entry in model] == [2, 0, 1] and model[0].interval == "1h"
 
 
 def test_kpi_series_counts_events_created_per_day(

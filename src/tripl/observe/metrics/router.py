@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from tripl.core.deps import DbSession
 from tripl.core.schemas import UtcDatetime
@@ -61,9 +61,11 @@ def get_events_metrics(
 )
 def get_events_window_metrics(
     body: EventWindowMetricsRequest, project: ProjectDep, db: DbSession, _: ViewerQuery
-) -> list[EventWindowMetricsResponse]:
+) -> Response:
     window = service.resolve_window(body.time_from, body.time_to, field="time_from")
-    return service.window_metrics(db, project, body.event_ids, window)
+    return Response(
+        service.window_metrics(db, project, body.event_ids, window), media_type="application/json"
+    )
 
 
 @router.get(
