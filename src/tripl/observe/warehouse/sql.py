@@ -242,15 +242,13 @@ def bucketed_counts_sql(
     projections = [(BUCKET_NUMBER, bucket_number_expr(time_column, interval, dialect))]
     projections += [(column_alias(i), column_expr(spec, dialect)) for i, spec in enumerate(columns)]
     condition = _time_filter(time_column, time_from, time_to, dialect)
-    return _counts(base, dialect, projections, condition, limit, _bucket_output(interval, dialect))
-
-
-def _bucket_output(interval: str, dialect: str) -> dict[str, exp.Expr]:
-    """`__bucket` from the grouped bucket number (see bucket_number_expr)."""
-    return {BUCKET_NUMBER: _bucket_start(interval, dialect)}
+    return _counts(
+        base, dialect, projections, condition, limit, {BUCKET_NUMBER: _bucket_start(interval, dialect)}
+    )
 
 
 def _bucket_start(interval: str, dialect: str) -> exp.Expr:
+    """`__bucket` from the grouped bucket number (see bucket_number_expr)."""
     return bucket_start_expr(exp.column(BUCKET_NUMBER), interval, dialect).as_(BUCKET_ALIAS)
 
 
