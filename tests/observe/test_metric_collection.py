@@ -19,7 +19,7 @@ from tests.observe.metric_support import make_scan
 from tests.plan.factories import make_event, make_event_type
 
 from tripl.core.context import TriplContext
-from tripl.observe.metrics.collection import collect_metrics
+from tripl.observe.metrics.collection import chunk_interval_of, collect_metrics
 from tripl.observe.metrics.models import (
     AppVersionPoint,
     BreakdownPoint,
@@ -191,6 +191,7 @@ def world(context: TriplContext, project: dict[str, Any]) -> World:
         distribution_drift_fields=["platform"],
         app_version_column="app_version",
         app_version_keep_releases=2,
+        replay_chunk_interval=ScanInterval.h1,  # an hour per chunk: top values and versions per hour
     )
     return World(context, scan, screen, click, home, buy)
 
@@ -370,6 +371,30 @@ def test_chunks_follow_the_replay_chunk_interval(world: World) -> None:
     result = world.collect(control)
     assert result["chunks"] == 1 and control.reports == [{"chunks_done": 1, "chunks_total": 1, "rows": 18}]
     assert world.series(P, world.scan.id) == {T0: 9, T0 + H: 5, T0 + 2 * H: 4}
+
+
+def test_without_a_chunk_interval_a_chunk_is_a_day_or_the_interval_when_longer(world: World) -> None:
+    with world.ctx.db.transaction() as db:
+        db.get(ScanConfig, world.scan.id).replay_chunk_interval = None  # type: ignore[union-attr]
+    control = world.control(T0, T0 + 3 * H)
+    assert world.collect(control)["chunks"] == 1 and world.series(P, world.scan.id) == {
+        T0: 9,
+        T0 + H: 5,
+        T0 + 2 * H: 4,
+    }
+    chunks = {
+        (interval, chunk): chunk_interval_of(ScanConfig(interval=interval, replay_chunk_interval=chunk))
+        for interval in ScanInterval
+        for chunk in (None, ScanInterval.h6)
+    }
+    assert {key: value for key, value in chunks.items() if key[1] is None} == {
+        (ScanInterval.m15, None): "1d",
+        (ScanInterval.h1, None): "1d",
+        (ScanInterval.h6, None): "1d",
+        (ScanInterval.d1, None): "1d",
+        (ScanInterval.w1, None): "1w",
+    }
+    assert chunks[(ScanInterval.h1, ScanInterval.h6)] == "6h"
 
 
 def test_a_config_without_time_column_cannot_collect(world: World) -> None:
