@@ -6,7 +6,9 @@
 Builds an `events` table inside each engine (DuckDB `range()`, PostgreSQL `generate_series`;
 no Python loops), hourly over `--days` days ending at the current hour. Then, per engine:
 - bare: the GROUP BY bucket, event_name, event_type count query over the whole range, run
-  straight on the engine (what a hand-written job would cost);
+  straight on the engine (what a hand-written job would cost); also run once per weekly chunk
+  (the replay's chunks), which shows what cutting the window costs the engine before any of
+  tripl's own work;
 - collect: a replay job over the same range through the job runner (`run_job`), run by a worker
   process right after the catalog job it ran so events exist (replays reuse the catalog's event
   mapping): the replay is timed in a worker that has run a job before, as workers do;
@@ -45,6 +47,7 @@ from tripl.models import Base
 from tripl.observe.data_sources.service import create_data_source
 from tripl.observe.scans.models import ScanConfig, ScanInterval, ScanJob, ScanJobKind, ScanJobStatus
 from tripl.observe.warehouse.base import DBType
+from tripl.observe.warehouse.buckets import iter_chunks
 from tripl.plan.projects.service import create_project
 from tripl.workspace.users.models import User, UserRole
 
@@ -52,6 +55,7 @@ EVENTS = 30
 EVENT_TYPES = ("screen_view", "click", "purchase", "signup", "error", "app")
 BASE_QUERY = "SELECT event_time, event_name, event_type, platform, app_version FROM events"
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+REPLAY_CHUNK = ScanInterval.w1
 
 # Event popularity is skewed (event_00 is the most frequent); types cycle over events; the other
 # columns come from independent slices of one hash per row.
@@ -227,7 +231,7 @@ def make_scan(ctx: TriplContext, source: dict[str, Any], *, breakdowns: bool, la
             time_column="event_time",
             event_name_format="{event_name}",
             interval=ScanInterval.h1,
-            replay_chunk_interval=ScanInterval.w1,
+            replay_chunk_interval=REPLAY_CHUNK,
             metrics_row_limit=5_000_000,
             scan_row_limit=1_000_000,
             metric_breakdown_columns=["platform"] if breakdowns else [],
@@ -319,23 +323,31 @@ def worker_collect(data_dir: str, catalog_job: str, start: str, end: str) -> Non
     print(json.dumps({"jobs": jobs, "rss_mb": peak_rss_mb()}))
 
 
-def worker_bare(engine: str, target: str, start: str, end: str, mode: str) -> None:
-    """Runs the mode's bare queries one after the other, fetching every row (as a collection does)."""
+def worker_bare(engine: str, target: str, start: str, end: str, mode: str, chunked: str) -> None:
+    """Runs the mode's bare queries one after the other, fetching every row (as a collection does);
+    chunked ("yes"): over the replay's chunks, one query per chunk, with no other work."""
     time_from, time_to = datetime.fromisoformat(start), datetime.fromisoformat(end)
-    results: list[list[Any]] = []
+    windows = (
+        list(iter_chunks(time_from, time_to, REPLAY_CHUNK.value))
+        if chunked == "yes"
+        else [(time_from, time_to)]
+    )
+    results: list[list[Any]] = [[] for _ in BARE_GROUPS[mode]]
     import duckdb
     import psycopg
 
     started, cpu = time.perf_counter(), time.process_time()
     if engine == "duckdb":
         with duckdb.connect(target, read_only=True) as con:
-            for columns in BARE_GROUPS[mode]:
-                params = [time_from.replace(tzinfo=None), time_to.replace(tzinfo=None)]
-                results.append(con.execute(bare_sql(engine, columns), params).fetchall())
+            for low, high in windows:
+                for result, columns in zip(results, BARE_GROUPS[mode], strict=True):
+                    params = [low.replace(tzinfo=None), high.replace(tzinfo=None)]
+                    result += con.execute(bare_sql(engine, columns), params).fetchall()
     else:
         with psycopg.connect(target) as con:
-            for columns in BARE_GROUPS[mode]:
-                results.append(list(con.execute(bare_sql(engine, columns), (time_from, time_to)).fetchall()))
+            for low, high in windows:
+                for result, columns in zip(results, BARE_GROUPS[mode], strict=True):
+                    result += con.execute(bare_sql(engine, columns), (low, high)).fetchall()
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     first, result_rows = results[0], sum(len(r) for r in results)
     print(json.dumps({"seconds": seconds, "cpu": cpu, "rss_mb": peak_rss_mb(), "groups": len(first),
@@ -351,20 +363,27 @@ def measure_engine(
 ) -> None:  # fmt: skip
     engine = source["db_type"].value
     window_args = (start.isoformat(), end.isoformat())
-    bares = {mode: in_worker("--bare", engine, bare_target, *window_args, mode) for mode in BARE_GROUPS}
-    bare = bares["plain"]
+    bares = {
+        (mode, chunked): in_worker("--bare", engine, bare_target, *window_args, mode, chunked)
+        for mode in BARE_GROUPS
+        for chunked in ("no", "yes")
+    }
+    bare = bares[("plain", "no")]
     print(f"\n{label}: {rows:,} rows, {bare['groups']:,} (bucket, event, type) groups")
     if bare["rows"] != rows:
         print(f"  warning: the bare query counted {bare['rows']:,} rows")
     print(f"  {'run':22} {'wall s':>8} {'ratio':>6} {'CPU s':>6} {'rows/s':>12} {'peak RSS MB':>12}  status")
     for mode, name in (("plain", "bare GROUP BY"), ("breakdowns", "bare 3 GROUP BYs")):
-        bare = bares[mode]
-        print(f"  {name:22} {bare['seconds']:8.2f} {1:6.2f} {bare['cpu']:6.2f} "
-              f"{rows / bare['seconds']:12,.0f} {bare['rss_mb']:12.0f}  "
-              f"ok ({bare['result_rows']:,} result rows)")  # fmt: skip
+        for chunked, label in (("no", name), ("yes", "  same, weekly chunks")):
+            run = bares[(mode, chunked)]
+            ratio = run["seconds"] / bares[(mode, "no")]["seconds"]
+            print(f"  {label:22} {run['seconds']:8.2f} {ratio:6.2f} {run['cpu']:6.2f} "
+                  f"{rows / run['seconds']:12,.0f} {run['rss_mb']:12.0f}  "
+                  f"ok ({run['result_rows']:,} result rows)")  # fmt: skip
     for breakdowns in (False, True):
         name = "collect+breakdowns" if breakdowns else "collect"
-        bare = bares["breakdowns" if breakdowns else "plain"]  # the ratio is against the same aggregations
+        # The ratio is against the same aggregations, each run once over the whole window.
+        bare = bares[("breakdowns" if breakdowns else "plain", "no")]
         config_id = make_scan(ctx, source, breakdowns=breakdowns, label=f"{engine}-{name.replace('+', '-')}")
         catalog_job = new_job(ctx, config_id, ScanJobKind.catalog, None, None)
         worker = in_worker("--collect", str(data_dir), str(catalog_job), *window_args)
@@ -404,7 +423,10 @@ def main() -> None:
         help="tripl's own database: SQLite in the temporary data dir, or a fresh PostgreSQL database",
     )
     parser.add_argument(
-        "--bare", nargs=5, metavar=("ENGINE", "TARGET", "FROM", "TO", "MODE"), help=argparse.SUPPRESS
+        "--bare",
+        nargs=6,
+        metavar=("ENGINE", "TARGET", "FROM", "TO", "MODE", "CHUNKED"),
+        help=argparse.SUPPRESS,
     )
     parser.add_argument(
         "--build-duckdb", nargs=4, metavar=("PATH", "ROWS", "FROM", "TO"), help=argparse.SUPPRESS
