@@ -364,6 +364,26 @@ def test_row_limit_fails_the_run_without_partial_data(world: World) -> None:
     assert world.row_count() == 0
 
 
+def test_an_unset_chunk_that_reaches_the_row_limit_is_read_again_in_halves(world: World) -> None:
+    def configure(chunk: ScanInterval | None, limit: int) -> None:
+        with world.ctx.db.transaction() as db:
+            scan = db.get(ScanConfig, world.scan.id)
+            assert scan is not None
+            scan.replay_chunk_interval, scan.metrics_row_limit = chunk, limit
+
+    configure(ScanInterval.d1, 7)  # the three hours in one query return more than 7 rows
+    with pytest.raises(ScanFailed, match="or use a shorter replay_chunk_interval"):
+        world.collect(world.control(T0, T0 + 3 * H))
+    configure(None, 7)  # the same day chunk, chosen by tripl: halved until each part fits
+    control = world.control(T0, T0 + 3 * H)
+    result = world.collect(control)
+    assert result["chunks"] > 1 and world.series(P, world.scan.id) == {T0: 9, T0 + H: 5, T0 + 2 * H: 4}
+    assert control.reports[-1]["chunks_done"] == control.reports[-1]["chunks_total"] == result["chunks"]
+    configure(None, 1)  # a single bucket over the limit cannot be split
+    with pytest.raises(ScanFailed, match="one bucket exceeds it"):
+        world.collect(world.control(T0, T0 + 3 * H))
+
+
 def test_chunks_follow_the_replay_chunk_interval(world: World) -> None:
     with world.ctx.db.transaction() as db:
         db.get(ScanConfig, world.scan.id).replay_chunk_interval = ScanInterval.d1  # type: ignore[union-attr]

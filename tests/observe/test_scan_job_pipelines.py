@@ -144,11 +144,11 @@ def fetching(monkeypatch: pytest.MonkeyPatch, fail_at: int | None = None) -> lis
     fetched: list[datetime] = []
     real = collection._fetch_chunk
 
-    def fetch(warehouse: Any, queries: Any, plan: Any, start: datetime, end: datetime) -> Any:
+    def fetch(warehouse: Any, queries: Any, plan: Any, start: datetime, end: datetime, split: bool) -> Any:
         fetched.append(start)
         if len(fetched) == fail_at:
             raise WarehouseQueryError("query failed: the warehouse went away")
-        return real(warehouse, queries, plan, start, end)
+        return real(warehouse, queries, plan, start, end, split)
 
     monkeypatch.setattr(collection, "_fetch_chunk", fetch)
     return fetched

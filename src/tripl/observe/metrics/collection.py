@@ -1,7 +1,8 @@
 """Metric collection: a scan's [time_from, time_to) read from the warehouse into stored series.
 
 The window is cut into chunks (`replay_chunk_interval`, else a day or the interval when longer)
-on the bucket grid.
+on the bucket grid; a chunk of that default size whose results reach `metrics_row_limit` is read
+again in halves, so only one bucket over the limit fails the run.
 Per chunk the warehouse does the counting: one bucketed GROUP BY over the identity columns (plus
 the app version column), and one top-values query per breakdown column and per distribution
 field (built once per run; only their time bounds change per chunk). The queries run on a
@@ -17,7 +18,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any, cast
 
@@ -154,13 +155,16 @@ def collect_metrics(
     start = floor_bucket(control.time_from, interval)
     end = floor_bucket(control.time_to, interval)
     chunk_interval = chunk_interval_of(config)
-    chunks = list(iter_chunks(start, end, chunk_interval)) if start < end else []
+    # Unset, the chunk is ours to choose: one that reaches the row limit is read again in halves.
+    split = config.replay_chunk_interval is None
     saved = control.checkpoint or {}
     resume_from = datetime.fromisoformat(saved["next_chunk_from"]) if saved.get("next_chunk_from") else None
     counters = Counters.from_checkpoint(saved.get("counters") if resume_from else None)
     details: list[str] = []
     cancelled = False
-    todo = [chunk for chunk in chunks if resume_from is None or chunk[0] >= as_utc(resume_from)]
+    first = max(start, as_utc(resume_from)) if resume_from else start
+    todo = list(iter_chunks(first, end, chunk_interval)) if first < end else []
+    chunks_total = counters.chunks + len(todo)
     with _WarehouseThread(ctx, plan.source) as remote:
         try:
             base = parse_base_query(config.base_query, remote.dialect)
@@ -169,15 +173,26 @@ def collect_metrics(
         resolver = agg.Resolver(plan.identity, plan.index)  # names each identity once per run
         queries = _run_queries(plan, base, remote.dialect)
         # While a chunk is counted and written, the warehouse already runs the next one's queries.
-        ahead = remote.fetch(queries, plan, *todo[0]) if todo else None
+        ahead = remote.fetch(queries, plan, *todo[0], split=split) if todo else None
         for index in range(len(todo)):
+            assert ahead is not None
             if counters.chunks and control.cancel_requested():
                 cancelled = True
                 break  # the chunk fetched ahead is dropped unwritten
-            assert ahead is not None
-            fetched = ahead.result()
-            ahead = remote.fetch(queries, plan, *todo[index + 1]) if index + 1 < len(todo) else None
-            _collect_chunk(ctx, control, plan, resolver, queries, fetched, len(chunks), counters, details)
+            parts = ahead.result()  # the chunk, or its halves when it was split
+            ahead = (
+                remote.fetch(queries, plan, *todo[index + 1], split=split) if index + 1 < len(todo) else None
+            )
+            chunks_total += len(parts) - 1
+            for number, fetched in enumerate(parts):
+                if number and control.cancel_requested():
+                    cancelled = True
+                    break
+                _collect_chunk(
+                    ctx, control, plan, resolver, queries, fetched, chunks_total, counters, details
+                )
+            if cancelled:
+                break
     if plan.index.default_type_id is None and not config.event_type_column:
         details.append("The scan config maps rows to no event type (set event_type_id or event_type_column)")
     result: dict[str, Any] = {
@@ -349,10 +364,10 @@ class _WarehouseThread:
         return self._warehouse.dialect
 
     def fetch(
-        self, queries: RunQueries, plan: Plan, chunk_start: datetime, chunk_end: datetime
-    ) -> Future[ChunkResults]:
+        self, queries: RunQueries, plan: Plan, chunk_start: datetime, chunk_end: datetime, *, split: bool
+    ) -> Future[list[ChunkResults]]:
         assert self._warehouse is not None
-        return self._pool.submit(_fetch_chunk, self._warehouse, queries, plan, chunk_start, chunk_end)
+        return self._pool.submit(_fetch_chunk, self._warehouse, queries, plan, chunk_start, chunk_end, split)
 
     def __exit__(self, *exc: object) -> None:
         # Runs after any fetch still queued or running (its result is dropped), on the same thread.
@@ -362,23 +377,52 @@ class _WarehouseThread:
         self._pool.shutdown(wait=True)
 
 
+class _RowLimitReached(ScanFailed):
+    pass
+
+
 def _fetch_chunk(
-    warehouse: Warehouse, queries: RunQueries, plan: Plan, chunk_start: datetime, chunk_end: datetime
-) -> ChunkResults:
-    counts = _run(warehouse, queries.counts.render(chunk_start, chunk_end), plan, "event counts")
-    values = [
-        _run(warehouse, query.sql.render(chunk_start, chunk_end), plan, f"breakdown '{query.column}'")
-        for query in queries.values
-    ]
-    return ChunkResults(chunk_start, chunk_end, counts, values)
+    warehouse: Warehouse,
+    queries: RunQueries,
+    plan: Plan,
+    chunk_start: datetime,
+    chunk_end: datetime,
+    split: bool,
+) -> list[ChunkResults]:
+    """The chunk's query results; with `split`, a chunk whose rows reach the limit is read again as
+    two halves on the bucket grid (and so on), so only a single bucket over the limit fails."""
+    assert plan.config.interval is not None
+    step = timedelta(seconds=interval_seconds(plan.config.interval.value))
+    buckets = (chunk_end - chunk_start) // step
+    try:
+        counts = _run(warehouse, queries.counts.render(chunk_start, chunk_end), plan, "event counts", buckets)
+        values = [
+            _run(
+                warehouse,
+                query.sql.render(chunk_start, chunk_end),
+                plan,
+                f"breakdown '{query.column}'",
+                buckets,
+            )
+            for query in queries.values
+        ]
+    except _RowLimitReached:
+        if not split or buckets <= 1:
+            raise
+        middle = chunk_start + (buckets // 2) * step
+        return _fetch_chunk(warehouse, queries, plan, chunk_start, middle, split) + _fetch_chunk(
+            warehouse, queries, plan, middle, chunk_end, split
+        )
+    return [ChunkResults(chunk_start, chunk_end, counts, values)]
 
 
-def _run(warehouse: Warehouse, sql: str, plan: Plan, what: str) -> QueryResult:
+def _run(warehouse: Warehouse, sql: str, plan: Plan, what: str, buckets: int) -> QueryResult:
     result = warehouse.query(sql, max_rows=plan.row_limit + 1)
     if len(result.rows) > plan.row_limit:
-        raise ScanFailed(
+        shorter = ", or use a shorter replay_chunk_interval" if buckets > 1 else " (one bucket exceeds it)"
+        raise _RowLimitReached(
             f"Metric collection reached metrics_row_limit ({plan.row_limit} rows) in the {what} query; "
-            "increase metrics_row_limit on the scan config, or use a shorter replay_chunk_interval"
+            f"increase metrics_row_limit on the scan config{shorter}"
         )
     return result
 
