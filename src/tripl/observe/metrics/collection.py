@@ -215,7 +215,7 @@ def collect_metrics(
 def chunk_interval_of(config: ScanConfig) -> str:
     """The scan's `replay_chunk_interval`; unset, one day (or the interval when longer). Every
     chunk costs its own queries and transaction: a 30-day hourly replay in hourly chunks took 20x
-    as long as in weekly ones, and a day of hourly buckets stays far below the row limits."""
+    as long as in weekly ones. An unset chunk that reaches the row limit is split (`_fetch_chunk`)."""
     assert config.interval is not None
     if config.replay_chunk_interval is not None:
         return config.replay_chunk_interval.value
