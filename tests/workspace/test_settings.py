@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy import select
 
 from tests.conftest import PASSWORD, UserClientFactory, new_client
 from tripl.core.context import TriplContext
+from tripl.core.ratelimit import MemoryRateLimiter
 from tripl.workspace.audit.models import AuditEntry
 from tripl.workspace.settings.models import SettingOverride
 
@@ -211,11 +213,18 @@ def test_disabling_registration_through_settings_refuses_new_sign_ups(client: Te
     assert again.status_code == 201
 
 
-def test_rate_limit_overrides_take_effect(owner: TestClient) -> None:
-    # The owner fixture's own login already used one attempt of this client address.
+def test_rate_limit_overrides_take_effect(owner: TestClient, context: TriplContext) -> None:
     patch(owner, {"security": {"rate_limit_login_per_minute": 3}})
     stranger = new_client(owner.app)
     attempt = {"email": "owner@example.com", "password": "wrong password"}
+    # The limiter counts per clock minute: start well inside one, from a clean count, with one
+    # attempt spent (as the owner's own login would have, had it fallen in the same minute).
+    seconds_left = 60 - time.time() % 60
+    if seconds_left < 5:
+        time.sleep(seconds_left)
+    assert isinstance(context.limiter, MemoryRateLimiter)
+    context.limiter.reset()
+    assert stranger.post("/api/v1/auth/login", json=attempt).status_code == 401
     assert [stranger.post("/api/v1/auth/login", json=attempt).status_code for _ in range(3)] == [
         401,
         401,
