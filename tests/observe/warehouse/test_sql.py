@@ -279,6 +279,19 @@ def test_windowed_sql_renders_each_window_exactly_as_the_builder(dialect: str, b
             assert windowed.render(time_from, time_to) == build(time_from, time_to)
 
 
+def test_duckdb_top_values_read_the_source_once() -> None:
+    # Ranking by window totals once made DuckDB scan and group the whole source twice.
+    conn = duckdb.connect()
+    conn.execute("CREATE TABLE events AS SELECT TIMESTAMP '2024-01-01' AS ts, 'a' AS name, 'x' AS country")
+    sql = wsql.top_values_sql(
+        "SELECT * FROM events", "duckdb", time_column="ts", interval="1h", scope_columns=[ColumnSpec("name")],
+        value_column=ColumnSpec("country"), top_n=3, limit=10, time_from=None, time_to=None,
+    )  # fmt: skip
+    plan = conn.execute("EXPLAIN " + sql).fetchall()[0][1]
+    assert plan.count("Seq Scan") == 1, plan
+    assert conn.execute(sql).fetchall() == [(datetime(2024, 1, 1), "a", "x", False, 1)]
+
+
 def test_hostile_column_names_stay_identifiers() -> None:
     conn = duckdb.connect()
     conn.execute('CREATE TABLE t ("we""ird; DROP TABLE t" VARCHAR)')
