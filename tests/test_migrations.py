@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from tripl.core.db import Database, UTCDateTime
 from tripl.core.migrate import alembic_config, upgrade
-from tripl.models import AppVersionPoint, Base, BreakdownPoint, MetricPoint, MetricSeries
+from tripl.models import AppVersionPoint, Base, BreakdownPoint, MetricPoint, MetricSeries, SeriesPoint
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -137,3 +137,41 @@ def migrate_to(engine: Engine, revision: str) -> None:
             command.upgrade(config, revision)
         else:
             command.downgrade(config, revision)
+
+
+def test_sqlite_point_buckets_become_exact_integers_and_back(tmp_path: object) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path}/buckets.db")
+    in_order = "SELECT bucket FROM metric_series_points ORDER BY count"
+    stored = ["2026-11-02 13:00:00.000000", "2026-11-02 13:15:00.250001", "1969-12-31 23:00:00.000000"]
+    try:
+        migrate_to(engine, "0005")
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                'INSERT INTO metric_series (id, scan_config_id, kind, scope_type, scope_ref, "column",'
+                " value, is_other) VALUES (1, 'x', 'counts', 'event', 'e', '', '', 0)"
+            )
+            for n, bucket in enumerate(stored):
+                conn.exec_driver_sql("INSERT INTO metric_series_points VALUES (1, ?, ?)", (bucket, n))
+        migrate_to(engine, "head")
+        with Session(engine) as db:
+            points = {p.bucket: p.count for p in db.scalars(select(SeriesPoint))}
+            in_window = db.scalars(
+                select(SeriesPoint.count).where(
+                    SeriesPoint.bucket >= datetime(2026, 11, 2, 13, 15, 0, 250001, tzinfo=UTC)
+                )
+            ).all()
+        assert points == {
+            datetime(2026, 11, 2, 13, tzinfo=UTC): 0,
+            datetime(2026, 11, 2, 13, 15, 0, 250001, tzinfo=UTC): 1,
+            datetime(1969, 12, 31, 23, tzinfo=UTC): 2,
+        }
+        assert in_window == [1]
+        with engine.connect() as conn:
+            raw = conn.exec_driver_sql(in_order).scalars().all()
+        assert raw == [1_793_624_400_000_000, 1_793_625_300_250_001, -3_600_000_000]
+        migrate_to(engine, "0005")
+        with engine.connect() as conn:
+            back = conn.exec_driver_sql(in_order).scalars().all()
+        assert back == stored
+    finally:
+        engine.dispose()

@@ -8,7 +8,8 @@ value and whether it is the folded Other row. Its key is unique, so it exists on
 
 A point is (series id, bucket, count), keyed (series_id, bucket): collecting a bucket again
 replaces its point, never doubles it. Points are most of what collection writes, so they carry no
-text key and no other index (a SQLite WITHOUT ROWID table: the key is the only b-tree).
+text key and no other index (a SQLite WITHOUT ROWID table: the key is the only b-tree), and SQLite
+stores their bucket as integer microseconds (`CompactUTCDateTime`).
 
 `MetricPoint`, `BreakdownPoint` and `AppVersionPoint` map each kind as series joined to points
 (the kind in the join condition), so reads filter by scope, column and bucket in one statement.
@@ -37,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, column_property, mapped_column
 from sqlalchemy.sql import Join
 
-from tripl.core.db import Base
+from tripl.core.db import Base, CompactUTCDateTime
 
 SERIES_ID = BigInteger().with_variant(Integer, "sqlite")  # SQLite: an alias of the rowid
 
@@ -86,7 +87,7 @@ class SeriesPoint(Base):
     __table_args__ = (PrimaryKeyConstraint("series_id", "bucket"), {"sqlite_with_rowid": False})
 
     series_id: Mapped[int] = mapped_column(SERIES_ID, ForeignKey("metric_series.id", ondelete="CASCADE"))
-    bucket: Mapped[datetime]
+    bucket: Mapped[datetime] = mapped_column(CompactUTCDateTime)
     count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 

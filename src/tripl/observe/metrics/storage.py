@@ -13,7 +13,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
-from tripl.core.db import UTCDateTime
+from tripl.core.db import CompactUTCDateTime, UTCDateTime
 from tripl.observe.metrics import aggregation as agg
 from tripl.observe.metrics.models import (
     POINTS_TABLE,
@@ -186,6 +186,7 @@ class _BulkWriter:
         self.dialect = self.connection.dialect
         self.uuid = _processor(Uuid(), self.dialect)
         self.bucket = _processor(UTCDateTime(), self.dialect)
+        self.point_bucket = _processor(CompactUTCDateTime(), self.dialect)  # integers on SQLite
 
     def insert_points(
         self, series_id: agg.Ints, buckets: list[datetime], bucket_no: agg.Ints, count: agg.Ints
@@ -194,12 +195,12 @@ class _BulkWriter:
         if self._copies:
             self._copy_points_binary(series_id, buckets, bucket_no, count)
             return
-        as_stored = [self.bucket(b) for b in buckets]
+        as_stored = np.array([self.point_bucket(b) for b in buckets] or [0], dtype=np.int64)
         self.insert(
             SeriesPoint.__tablename__,
             {
                 "series_id": series_id.tolist(),
-                "bucket": list(map(as_stored.__getitem__, bucket_no.tolist())),
+                "bucket": as_stored[bucket_no].tolist(),
                 "count": count.tolist(),
             },
         )
