@@ -1,7 +1,7 @@
 """Metric collection vs the bare aggregate query, on the same warehouse data.
 
     uv run python bench/bench_collection.py [--duckdb-rows 10000000] [--pg-rows 1000000]
-                                            [--days 30] [--pg-admin-url URL] [--skip-pg]
+                                            [--days 30] [--pg-admin-url URL] [--skip-pg] [--repeat 3]
 
 Builds an `events` table inside each engine (DuckDB `range()`, PostgreSQL `generate_series`;
 no Python loops), hourly over `--days` days ending at the current hour. Then, per engine:
@@ -17,6 +17,8 @@ Each measurement runs in its own subprocess (a "worker"), which reports its wall
 time (all its threads; with DuckDB that includes the engine's, with PostgreSQL not the server's)
 and peak RSS (ru_maxrss, which includes the engine's memory when DuckDB runs inside the worker, and the
 catalog run's).
+Every measurement runs `--repeat` times, in interleaved rounds; the report shows each one's median
+run and the range of its wall times (single runs on a 2-core machine vary by +-30%).
 Targets: collect / bare <= 1.3, worker peak RSS < 300 MB.
 """
 
@@ -33,6 +35,7 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -357,51 +360,71 @@ def worker_bare(engine: str, target: str, start: str, end: str, mode: str, chunk
 # --- report -------------------------------------------------------------------------------------
 
 
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run of median wall time, with the range of all runs' wall times and the highest RSS."""
+    ranked = sorted(runs, key=itemgetter("seconds"))
+    middle = ranked[(len(ranked) - 1) // 2]
+    spread = f"{ranked[0]['seconds']:.2f}-{ranked[-1]['seconds']:.2f}"
+    return {**middle, "spread": spread, "rss_mb": max(run["rss_mb"] for run in runs)}
+
+
 def measure_engine(
     ctx: TriplContext, data_dir: Path, label: str, source: dict[str, Any], bare_target: str,
-    rows: int, start: datetime, end: datetime,
+    rows: int, start: datetime, end: datetime, repeat: int,
 ) -> None:  # fmt: skip
     engine = source["db_type"].value
     window_args = (start.isoformat(), end.isoformat())
-    bares = {
-        (mode, chunked): in_worker("--bare", engine, bare_target, *window_args, mode, chunked)
-        for mode in BARE_GROUPS
-        for chunked in ("no", "yes")
-    }
-    bare = bares[("plain", "no")]
-    print(f"\n{label}: {rows:,} rows, {bare['groups']:,} (bucket, event, type) groups")
+    variants = [(mode, chunked) for mode in BARE_GROUPS for chunked in ("no", "yes")]
+    runs: dict[Any, list[dict[str, Any]]] = {key: [] for key in [*variants, False, True]}
+    failed: dict[bool, str] = {}
+    # Rounds interleave every measurement, so a slow spell of the machine touches them alike.
+    for round_no in range(repeat):
+        for mode, chunked in variants:
+            runs[(mode, chunked)].append(
+                in_worker("--bare", engine, bare_target, *window_args, mode, chunked)
+            )
+        for breakdowns in (False, True):
+            if breakdowns in failed:
+                continue
+            name = f"{engine}-{'breakdowns' if breakdowns else 'plain'}-{round_no}"
+            config_id = make_scan(ctx, source, breakdowns=breakdowns, label=name)
+            catalog_job = new_job(ctx, config_id, ScanJobKind.catalog, None, None)
+            worker = in_worker("--collect", str(data_dir), str(catalog_job), *window_args)
+            catalog, *replay = worker["jobs"]
+            if catalog["status"] != "completed":
+                failed[breakdowns] = f"the catalog run {catalog['status']}: {catalog['error']}"
+            elif replay[0]["status"] != "completed":
+                failed[breakdowns] = f"{replay[0]['status']}: {replay[0]['error']}"
+            else:
+                runs[breakdowns].append({**replay[0], "rss_mb": worker["rss_mb"]})
+    bare = median_run(runs[("plain", "no")])
+    print(f"\n{label}: {rows:,} rows, {bare['groups']:,} (bucket, event, type) groups; "
+          f"median of {repeat} runs (range of wall times)")  # fmt: skip
     if bare["rows"] != rows:
         print(f"  warning: the bare query counted {bare['rows']:,} rows")
-    print(f"  {'run':22} {'wall s':>8} {'ratio':>6} {'CPU s':>6} {'rows/s':>12} {'peak RSS MB':>12}  status")
+    print(f"  {'run':22} {'wall s':>7} {'range':>10} {'ratio':>6} {'CPU s':>6} {'rows/s':>12} {'RSS MB':>7}")
+
+    def line(name: str, run: dict[str, Any], whole: dict[str, Any], note: str = "") -> None:
+        ratio = run["seconds"] / whole["seconds"]
+        print(f"  {name:22} {run['seconds']:7.2f} {run['spread']:>10} {ratio:6.2f} {run['cpu']:6.2f} "
+              f"{rows / run['seconds']:12,.0f} {run['rss_mb']:7.0f}  {note}")  # fmt: skip
+
     for mode, name in (("plain", "bare GROUP BY"), ("breakdowns", "bare 3 GROUP BYs")):
+        whole = median_run(runs[(mode, "no")])
         for chunked, label in (("no", name), ("yes", "  same, weekly chunks")):
-            run = bares[(mode, chunked)]
-            ratio = run["seconds"] / bares[(mode, "no")]["seconds"]
-            print(f"  {label:22} {run['seconds']:8.2f} {ratio:6.2f} {run['cpu']:6.2f} "
-                  f"{rows / run['seconds']:12,.0f} {run['rss_mb']:12.0f}  "
-                  f"ok ({run['result_rows']:,} result rows)")  # fmt: skip
+            run = median_run(runs[(mode, chunked)])
+            line(label, run, whole, f"({run['result_rows']:,} result rows)")
     for breakdowns in (False, True):
         name = "collect+breakdowns" if breakdowns else "collect"
-        # The ratio is against the same aggregations, each run once over the whole window.
-        bare = bares[("breakdowns" if breakdowns else "plain", "no")]
-        config_id = make_scan(ctx, source, breakdowns=breakdowns, label=f"{engine}-{name.replace('+', '-')}")
-        catalog_job = new_job(ctx, config_id, ScanJobKind.catalog, None, None)
-        worker = in_worker("--collect", str(data_dir), str(catalog_job), *window_args)
-        catalog, *replay = worker["jobs"]
-        if catalog["status"] != "completed":
-            print(f"  {name}: the catalog run {catalog['status']}: {catalog['error']}")
+        if breakdowns in failed:
+            print(f"  {name}: {failed[breakdowns]}")
             continue
-        result = {**replay[0], "rss_mb": worker["rss_mb"]}
-        ok = result["status"] == "completed"
-        print(f"  {name:22} {result['seconds']:8.2f} {result['seconds'] / bare['seconds']:6.2f} "
-              f"{result['cpu']:6.2f} {rows / result['seconds']:12,.0f} {result['rss_mb']:12.0f}  "
-              f"{result['status']}{'' if ok else ': ' + str(result['error'])}")  # fmt: skip
-        if ok:
-            summary = result["summary"]
-            keys = ("chunks", "metric_rows", "breakdown_rows", "version_rows", "metrics_seconds")
-            shown = {k: summary[k] for k in keys if k in summary}
-            if shown:
-                print(f"  {'':22} {shown}")
+        # The ratio is against the same aggregations, each run once over the whole window.
+        run = median_run(runs[breakdowns])
+        line(name, run, median_run(runs[("breakdowns" if breakdowns else "plain", "no")]))
+        summary = run["summary"]
+        keys = ("chunks", "metric_rows", "breakdown_rows", "version_rows")
+        print(f"  {'':22} {dict((k, summary[k]) for k in keys if k in summary)}")
 
 
 def main() -> None:
@@ -413,6 +436,9 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--pg-admin-url", default=os.environ.get("TRIPL_TEST_PG_ADMIN_URL", PG_ADMIN_URL))
     parser.add_argument("--skip-pg", action="store_true")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of each measurement (the median is shown)"
+    )
     parser.add_argument(
         "--collect", nargs=4, metavar=("DATA_DIR", "CATALOG_JOB", "FROM", "TO"), help=argparse.SUPPRESS
     )
@@ -469,7 +495,17 @@ def main() -> None:
             print(f"built DuckDB events: {args.duckdb_rows:,} rows in {seconds:.1f} s "
                   f"({duck_path.stat().st_size / 2**20:.0f} MB file)")  # fmt: skip
             duck_source = {"db_type": DBType.duckdb, "host": "localhost", "database_name": "bench.duckdb"}
-            measure_engine(ctx, data_dir, "DuckDB", duck_source, str(duck_path), args.duckdb_rows, start, end)
+            measure_engine(
+                ctx,
+                data_dir,
+                "DuckDB",
+                duck_source,
+                str(duck_path),
+                args.duckdb_rows,
+                start,
+                end,
+                args.repeat,
+            )
             if not args.skip_pg:
                 pg_name, seconds = build_postgres(args.pg_admin_url, args.pg_rows, start, end)
                 try:
@@ -484,7 +520,9 @@ def main() -> None:
                         "password": url.password or "",
                     }
                     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-                    measure_engine(ctx, data_dir, "PostgreSQL", pg_source, dsn, args.pg_rows, start, end)
+                    measure_engine(
+                        ctx, data_dir, "PostgreSQL", pg_source, dsn, args.pg_rows, start, end, args.repeat
+                    )
                 finally:
                     drop_postgres(args.pg_admin_url, pg_name)
         finally:
