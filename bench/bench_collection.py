@@ -196,7 +196,7 @@ def drop_postgres(admin_url: str, name: str) -> None:
 
 METADATA_URL_ENV = "TRIPL_BENCH_METADATA_URL"  # set by the parent for its workers
 # A directory: when set, each replay runs under cProfile and writes collect.prof or
-# collect-breakdowns.prof there.
+# collect-breakdowns.prof there (the last round's).
 PROFILE_ENV = "TRIPL_BENCH_PROFILE"
 
 
