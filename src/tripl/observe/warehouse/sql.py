@@ -195,7 +195,8 @@ def _counts(
     *,
     largest_first: bool,
 ) -> str:
-    """Counts per distinct `projections`; `outputs` shows a projection as an expression of it."""
+    """Counts per distinct `projections` (largest first when asked); `outputs` shows a projection
+    as an expression of it."""
     selected = [expr.as_(alias) for alias, expr in projections] or [exp.Literal.number(1).as_("__one")]
     inner = exp.select(*selected)
     inner = inner.from_(_source(base))
