@@ -20,7 +20,9 @@ from sqlalchemy import (
     Table,
     Uuid,
     create_engine,
+    delete,
     func,
+    insert,
     inspect,
     select,
 )
@@ -173,5 +175,36 @@ def test_sqlite_point_buckets_become_exact_integers_and_back(tmp_path: object) -
         with engine.connect() as conn:
             back = conn.exec_driver_sql(in_order).scalars().all()
         assert back == stored
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migrated_points_go_with_their_series(
+    backend: str, tmp_path: object, pg_database_factory: Callable[[], str]
+) -> None:
+    # Points have no foreign key: the migrations' trigger deletes a deleted series' points.
+    url = f"sqlite:///{tmp_path}/cascade.db" if backend == "sqlite" else pg_database_factory()
+    replica = {"options": "-c session_replication_role=replica"} if backend == "postgresql" else {}
+    engine = create_engine(url, connect_args=replica)  # no scan config to point at (see above)
+    try:
+        migrate_to(engine, "head")
+        series = {"scan_config_id": uuid.uuid4(), "kind": "counts", "scope_type": "event", "scope_ref": "e",
+                  "column": "", "value": "", "is_other": False}  # fmt: skip
+        hour = datetime(2026, 11, 2, 13, tzinfo=UTC)
+        with Session(engine) as db, db.begin():
+            kept = db.scalars(insert(MetricSeries).returning(MetricSeries.id), [series]).one()
+            gone = db.scalars(
+                insert(MetricSeries).returning(MetricSeries.id), [{**series, "scope_ref": "x"}]
+            ).one()
+            db.execute(
+                insert(SeriesPoint), [{"series_id": s, "bucket": hour, "count": 1} for s in (kept, gone)]
+            )
+        with engine.begin() as conn:
+            if backend == "postgresql":  # triggers fire only in the default replication role
+                conn.exec_driver_sql("SET session_replication_role = origin")
+            conn.execute(delete(MetricSeries).where(MetricSeries.id == gone))
+        with Session(engine) as db:
+            assert db.execute(select(SeriesPoint.series_id, SeriesPoint.count)).all() == [(kept, 1)]
     finally:
         engine.dispose()

@@ -13,12 +13,14 @@ from typing import Any
 
 import duckdb
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from tests.observe.metric_support import make_scan
 from tests.plan.factories import make_event, make_event_type
 
 from tripl.core.context import TriplContext
+from tripl.observe.metrics import storage
 from tripl.observe.metrics.collection import chunk_interval_of, collect_metrics
 from tripl.observe.metrics.models import (
     AppVersionPoint,
@@ -26,6 +28,8 @@ from tripl.observe.metrics.models import (
     CoveragePoint,
     MetricPoint,
     MetricScopeType,
+    MetricSeries,
+    SeriesPoint,
 )
 from tripl.observe.metrics.versions import kept_versions, release_order_key
 from tripl.observe.reconciliation.models import ShadowEvent, ShadowEventStatus
@@ -164,6 +168,15 @@ class World:
                 )
             ).all()
         return {(b, v, o): c for b, v, o, c in rows}
+
+    def orphan_points(self) -> int:
+        """Stored points whose series is gone (points have no foreign key; a trigger deletes them)."""
+        with self.ctx.db.sessions() as db:
+            return len(
+                db.scalars(
+                    select(SeriesPoint.series_id).where(SeriesPoint.series_id.not_in(select(MetricSeries.id)))
+                ).all()
+            )
 
     def row_count(self) -> int:
         with self.ctx.db.sessions() as db:
@@ -337,11 +350,35 @@ def test_an_event_deleted_during_a_run_stays_deleted_and_the_run_completes(world
     result = world.collect(control)
     assert result["chunks"] == 3
     assert world.series(E, world.home.id) == {}  # the deletion took its series; none came back
+    assert world.orphan_points() == 0  # nor their points
     assert world.breakdown(E, world.home.id, "country") == {}
     assert world.series(E, world.buy.id) == {T0: 2, T0 + H: 1}
     # Its rows still count for its type and the project, as every row read does.
     assert world.series(T, world.screen.id) == {T0: 6, T0 + H: 4, T0 + 2 * H: 4}
     assert world.series(P, world.scan.id) == {T0: 9, T0 + H: 5, T0 + 2 * H: 4}
+
+
+def test_a_series_deleted_while_a_chunk_is_written_waits_and_takes_the_points(world: World) -> None:
+    if world.ctx.db.dialect != "postgresql":
+        pytest.skip("SQLite has one writer at a time: the deletion cannot start while a chunk is written")
+    world.collect(world.control(T0, T0 + H))
+    gone = delete(MetricSeries).where(MetricSeries.scope_ref == str(world.home.id))
+    with world.ctx.db.transaction() as writing:
+        # What a chunk's write does before it stores points: it reads (and locks) the scan's series.
+        series = storage._stored_series(writing, world.scan.id, {})[0]
+        with world.ctx.db.engine.connect() as other:
+            other.exec_driver_sql("SET lock_timeout = '200ms'")
+            with pytest.raises(OperationalError, match="lock timeout"):
+                other.execute(gone)
+        writing.execute(
+            insert(SeriesPoint),
+            [{"series_id": s, "bucket": T0 + 2 * H, "count": 1} for s in series.values()],
+        )
+    with world.ctx.db.transaction() as db:
+        db.execute(gone)
+    assert world.series(E, world.home.id) == {}
+    assert world.orphan_points() == 0
+    assert world.series(E, world.buy.id) == {T0: 2, T0 + 2 * H: 1}
 
 
 def test_resume_from_the_checkpoint(world: World) -> None:

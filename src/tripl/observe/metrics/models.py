@@ -7,7 +7,8 @@ deletes its series and, by cascade, their points), and for breakdowns and versio
 value and whether it is the folded Other row. Its key is unique, so it exists once.
 
 A point is (series id, bucket, count), keyed (series_id, bucket): collecting a bucket again
-replaces its point, never doubles it. Points are most of what collection writes, so they carry no
+replaces its point, never doubles it; a trigger deletes a series' points with it (no foreign key,
+see `POINTS_CASCADE_SQL`). Points are most of what collection writes, so they carry no
 text key and no other index (a SQLite WITHOUT ROWID table: the key is the only b-tree), and SQLite
 stores their bucket as integer microseconds (`CompactUTCDateTime`).
 
@@ -33,9 +34,11 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     and_,
+    event,
     join,
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column
+from sqlalchemy.schema import DDL
 from sqlalchemy.sql import Join
 
 from tripl.core.db import Base, CompactUTCDateTime
@@ -86,13 +89,34 @@ class SeriesPoint(Base):
     __tablename__ = "metric_series_points"
     __table_args__ = (PrimaryKeyConstraint("series_id", "bucket"), {"sqlite_with_rowid": False})
 
-    series_id: Mapped[int] = mapped_column(SERIES_ID, ForeignKey("metric_series.id", ondelete="CASCADE"))
+    series_id: Mapped[int] = mapped_column(SERIES_ID)  # a series' points go with it: see below
     bucket: Mapped[datetime] = mapped_column(CompactUTCDateTime)
     count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 SERIES_TABLE = cast(Table, MetricSeries.__table__)
 POINTS_TABLE = cast(Table, SeriesPoint.__table__)
+
+# Points carry no foreign key: PostgreSQL checked it once per point, most of a bulk COPY's time.
+# Instead a trigger deletes a deleted series' points (also when an event, type or scan cascades
+# the series away), and writers of points lock the series they write to first (FOR KEY SHARE, as
+# the key's check did), so a series deleted meanwhile waits for them and then takes their points.
+# Migration 0007 creates the same.
+POINTS_CASCADE_SQL: dict[str, list[str]] = {
+    "sqlite": [
+        "CREATE TRIGGER metric_series_delete_points AFTER DELETE ON metric_series"
+        " BEGIN DELETE FROM metric_series_points WHERE series_id = OLD.id; END"
+    ],
+    "postgresql": [
+        "CREATE OR REPLACE FUNCTION metric_series_delete_points() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN DELETE FROM metric_series_points WHERE series_id = OLD.id; RETURN NULL; END $$",
+        "CREATE TRIGGER metric_series_delete_points AFTER DELETE ON metric_series"
+        " FOR EACH ROW EXECUTE FUNCTION metric_series_delete_points()",
+    ],
+}
+for _dialect, _statements in POINTS_CASCADE_SQL.items():
+    for _statement in _statements:
+        event.listen(SERIES_TABLE, "after_create", DDL(_statement).execute_if(dialect=_dialect))
 
 
 def _of_kind(kind: SeriesKind) -> Join:

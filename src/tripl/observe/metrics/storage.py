@@ -138,11 +138,14 @@ def _stored_series(
 ) -> tuple[dict[SeriesKey, int], dict[int, uuid.UUID | None]]:
     ids: dict[SeriesKey, int] = {}
     moved: dict[int, uuid.UUID | None] = {}
+    # Locked until the chunk commits: a series deleted meanwhile waits, then takes its new points
+    # along (the points' cascade trigger; they have no foreign key). SQLite's writer lock does the
+    # same: the chunk's DELETE statements took it before this read.
     for series, kind, scope_type, scope_ref, column, value, is_other, type_id in db.execute(
         select(
             _series.c.id, _series.c.kind, _series.c.scope_type, _series.c.scope_ref,
             _series.c.column, _series.c.value, _series.c.is_other, _series.c.event_type_id,
-        ).where(_series.c.scan_config_id == scan_id)
+        ).where(_series.c.scan_config_id == scan_id).with_for_update(key_share=True)
     ):  # fmt: skip
         key = (kind, scope_type, scope_ref, column, value, is_other)
         ids[key] = series

@@ -226,6 +226,7 @@ def _merge_series(db: Session, source: Event, target: Event) -> None:
             tgt.c.scope_type == MetricScopeType.event,
             tgt.c.event_id == target.id,
         )
+        .with_for_update(key_share=True)  # points move to these series: kept until commit
     ).all()
     other = points.alias("other")
     for source_series, target_series in pairs:
