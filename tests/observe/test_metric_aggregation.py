@@ -44,15 +44,17 @@ def points(chunk: agg.ChunkCounter) -> dict[tuple[Any, ...], int]:
 
 def count_rows(rows: list[tuple[Any, ...]]) -> agg.CountRows:
     """Rows (bucket, name, count)."""
-    return agg.CountRows(rows, bucket_at=0, identity=lambda r: (r[1],), version_at=None, count_at=2)
+    bucket, name, count = map(list, zip(*rows, strict=True))
+    return agg.CountRows(bucket=bucket, identity=[name], version=None, count=count)
 
 
 def breakdown_rows(
     rows: list[tuple[Any, ...]], column: str, *, top_n: int | None, for_types: bool
 ) -> agg.ValueRows:
     """Rows (bucket, name, value, is_other, count) of a scan-level breakdown column."""
+    bucket, name, value, other, count = map(list, zip(*rows, strict=True))
     return agg.ValueRows(
-        rows, bucket_at=0, scope=lambda r: (r[1],), value_at=2, other_at=3, count_at=4, column=column,
+        bucket=bucket, scope=[name], value=value, other=other, count=count, column=column,
         top_n=top_n, drift=False, for_types=for_types, for_all_events=True,
     )  # fmt: skip
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pytest
 
 from tripl.observe.warehouse import sql as wsql
@@ -190,3 +191,24 @@ def test_type_names_map_to_logical_types() -> None:
 @pytest.mark.parametrize("check", CHECKS + JSON_CHECKS, ids=check_ids(CHECKS + JSON_CHECKS))
 def test_builder_through_the_adapter(warehouse: DuckDBWarehouse, check: Callable[[Runner], None]) -> None:
     check(Runner("duckdb", lambda sql: warehouse.query(sql, max_rows=10_000).rows))
+
+
+def test_query_columns_hold_what_query_returns(warehouse: DuckDBWarehouse) -> None:
+    values = (
+        "SELECT * FROM (VALUES (TIMESTAMP '2024-01-01 01:00', 'a', 1::BIGINT, true, 2.5::DOUBLE, 7),"
+        " (TIMESTAMP '2024-01-01 02:00', NULL, 2::BIGINT, false, NULL, 8)) t(ts, s, n, b, d, i)"
+    )
+    # Decimals and zoned timestamps would change as numpy values: those results come from rows.
+    other_types = (
+        "SELECT 1.50::DECIMAL(4,2) AS dec, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS tz,"
+        " DATE '2024-01-02' AS day"
+    )
+    for sql in (values, other_types):
+        rows = warehouse.query(sql, max_rows=10).rows
+        result = warehouse.query_columns(sql, max_rows=10)
+        as_lists = [column.tolist() if isinstance(column, np.ndarray) else column for column in result.data]
+        assert list(zip(*as_lists, strict=True)) == rows
+        assert result.row_count == len(rows)
+    arrays = warehouse.query_columns(values, max_rows=10).data
+    assert [isinstance(column, np.ndarray) for column in arrays] == [True, False, True, True, False, True]
+    assert warehouse.query_columns("SELECT * FROM range(100)", max_rows=5).row_count == 5

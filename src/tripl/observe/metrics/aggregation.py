@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import itemgetter
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -191,27 +190,26 @@ class ChunkPoints:
 
 @dataclass(frozen=True)
 class CountRows:
-    """The bucketed counts query's rows and where each value sits in them."""
+    """The bucketed counts query's result, one sequence per column (a list, or a numpy array as
+    `ColumnarResult` allows): bucket, each identity column, the app version (if any), count."""
 
-    rows: Sequence[Sequence[Any]]
-    bucket_at: int
-    identity: Callable[[Sequence[Any]], tuple[Any, ...]]
-    version_at: int | None
-    count_at: int
+    bucket: Sequence[Any]
+    identity: list[Sequence[Any]]
+    version: Sequence[Any] | None
+    count: Sequence[Any]
 
 
 @dataclass(frozen=True)
 class ValueRows:
-    """One top-values query's rows. A breakdown's scope is the identity columns (credited to events,
-    and to types for scan-level columns); a distribution field's is the event type column, if any
-    (credited to the project total and, with `for_types`, to types)."""
+    """One top-values query's result, by column. A breakdown's scope is the identity columns
+    (credited to events, and to types for scan-level columns); a distribution field's is the event
+    type column, if any (credited to the project total and, with `for_types`, to types)."""
 
-    rows: Sequence[Sequence[Any]]
-    bucket_at: int
-    scope: Callable[[Sequence[Any]], tuple[Any, ...]]
-    value_at: int
-    other_at: int
-    count_at: int
+    bucket: Sequence[Any]
+    scope: list[Sequence[Any]]
+    value: Sequence[Any]
+    other: Sequence[Any]
+    count: Sequence[Any]
     column: str
     top_n: int | None
     drift: bool
@@ -254,8 +252,19 @@ def _ints(values: Iterable[Any], size: int) -> Ints:
     return np.fromiter(values, dtype=np.int64, count=size)
 
 
-def _column_ints(rows: Sequence[Sequence[Any]], at: int) -> Ints:
-    return _ints(map(int, map(itemgetter(at), rows)), len(rows))
+def _int_column(column: Sequence[Any]) -> Ints:
+    if isinstance(column, np.ndarray):
+        return column.astype(np.int64, copy=False)
+    return _ints(map(int, column), len(column))
+
+
+def _listed(column: Sequence[Any]) -> list[Any]:
+    return column.tolist() if isinstance(column, np.ndarray) else list(column)
+
+
+def _row_keys(columns: list[Sequence[Any]], size: int) -> list[tuple[Any, ...]]:
+    """Each row's values of `columns`, as a tuple."""
+    return list(zip(*map(_listed, columns), strict=True)) if columns else [()] * size
 
 
 def _plain(key: Any) -> bool:
@@ -332,22 +341,21 @@ class ChunkCounter:
 
     def count_events(self, data: CountRows, keep_releases: int) -> ChunkCounts:
         """Counts per scope and bucket (the total, types, events), app versions, and the totals."""
-        rows = data.rows
-        named, owner = self._name(list(map(data.identity, rows)))
-        bucket = self._bucket_numbers(rows, data.bucket_at)
-        count = _column_ints(rows, data.count_at)
+        count = _int_column(data.count)
+        named, owner = self._name(_row_keys(data.identity, len(count)))
+        bucket = self._bucket_numbers(data.bucket)
         targets = [self.scopes.of(n) for n in named]
         row, scope = _spread(owner, targets)
         self._add(SeriesKind.counts, "", [("", False)], scope, np.zeros_like(scope), bucket[row], count[row])
-        if data.version_at is not None:
-            texts, version = _numbered(list(map(itemgetter(data.version_at), rows)), _version_text)
+        if data.version is not None:
+            texts, version = _numbered(_listed(data.version), _version_text)
             self._add_versions(texts, version, owner, targets, bucket, count, keep_releases)
         return self._totals(named, owner, bucket, count)
 
     def count_values(self, data: ValueRows) -> None:
         """A breakdown's or distribution field's value counts, with the top N re-applied per scope."""
-        rows, size = data.rows, len(data.rows)
-        scopes = list(map(data.scope, rows))
+        count = _int_column(data.count)
+        scopes = _row_keys(data.scope, len(count))
         if data.drift:
             type_keys, owner = _numbered(scopes, lambda key: tuple(render_value(v) for v in key))
             targets = [self._drift_scopes(key, data.for_types) for key in type_keys]
@@ -355,13 +363,16 @@ class ChunkCounter:
             named, owner = self._name(scopes)
             wanted = self.resolver.plan.own_breakdowns.get(data.column, frozenset())
             targets = [self._breakdown_scopes(n, data, wanted) for n in named]
-        texts, value = _numbered(list(map(itemgetter(data.value_at), rows)), value_label)
+        texts, value = _numbered(_listed(data.value), value_label)
         labels = [*((text, False) for text in texts), (OTHER_VALUE, True)]
         other = len(labels) - 1
-        is_other = np.fromiter(map(bool, map(itemgetter(data.other_at), rows)), dtype=bool, count=size)
+        is_other = (
+            data.other.astype(bool, copy=False)
+            if isinstance(data.other, np.ndarray)
+            else np.fromiter(map(bool, data.other), dtype=bool, count=len(count))
+        )
         label = np.where(is_other, other, value)
-        bucket = self._bucket_numbers(rows, data.bucket_at)
-        count = _column_ints(rows, data.count_at)
+        bucket = self._bucket_numbers(data.bucket)
         row, scope = _spread(owner, targets)
         label, bucket, count = label[row], bucket[row], count[row]
         if data.top_n is not None:
@@ -392,8 +403,12 @@ class ChunkCounter:
         group number."""
         return _numbered(identities, self.resolver.lookup)
 
-    def _bucket_numbers(self, rows: Sequence[Sequence[Any]], at: int) -> Ints:
-        return _ints(map(self.buckets.__getitem__, map(itemgetter(at), rows)), len(rows))
+    def _bucket_numbers(self, column: Sequence[Any]) -> Ints:
+        if isinstance(column, np.ndarray):  # datetime64: each distinct time converted once
+            times, inverse = np.unique(column, return_inverse=True)
+            numbers = np.array([self.buckets[t] for t in times.tolist()] or [0], dtype=np.int64)
+            return numbers[inverse.reshape(-1)]
+        return _ints(map(self.buckets.__getitem__, column), len(column))
 
     def _bucket_span(self) -> int:
         # Every bucket number of the chunk is known once its queries' rows are numbered.

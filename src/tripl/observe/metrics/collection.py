@@ -15,12 +15,10 @@ honoured between chunks and keeps what was written (the chunk read ahead is drop
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from operator import itemgetter
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,7 +32,7 @@ from tripl.observe.metrics.storage import write_chunk
 from tripl.observe.scans.models import ScanConfig
 from tripl.observe.scans.naming import EventIdentity, IdentityError
 from tripl.observe.scans.runtime import JobControl, ScanFailed
-from tripl.observe.warehouse.base import QueryResult, Warehouse
+from tripl.observe.warehouse.base import ColumnarResult, Warehouse
 from tripl.observe.warehouse.buckets import as_utc, floor_bucket, interval_seconds, iter_chunks
 from tripl.observe.warehouse.sql import (
     BUCKET_ALIAS,
@@ -105,8 +103,8 @@ class ChunkResults:
 
     start: datetime
     end: datetime
-    counts: QueryResult
-    values: list[QueryResult]
+    counts: ColumnarResult
+    values: list[ColumnarResult]
 
 
 @dataclass
@@ -416,25 +414,15 @@ def _fetch_chunk(
     return [ChunkResults(chunk_start, chunk_end, counts, values)]
 
 
-def _run(warehouse: Warehouse, sql: str, plan: Plan, what: str, buckets: int) -> QueryResult:
-    result = warehouse.query(sql, max_rows=plan.row_limit + 1)
-    if len(result.rows) > plan.row_limit:
+def _run(warehouse: Warehouse, sql: str, plan: Plan, what: str, buckets: int) -> ColumnarResult:
+    result = warehouse.query_columns(sql, max_rows=plan.row_limit + 1)
+    if result.row_count > plan.row_limit:
         shorter = ", or use a shorter replay_chunk_interval" if buckets > 1 else " (one bucket exceeds it)"
         raise _RowLimitReached(
             f"Metric collection reached metrics_row_limit ({plan.row_limit} rows) in the {what} query; "
             f"increase metrics_row_limit on the scan config{shorter}"
         )
     return result
-
-
-def _picker(positions: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
-    """The values at `positions` of a row, as a tuple."""
-    if not positions:
-        return lambda row: ()
-    if len(positions) == 1:
-        only = positions[0]
-        return lambda row: (row[only],)
-    return cast(Callable[[Sequence[Any]], tuple[Any, ...]], itemgetter(*positions))
 
 
 def _collect_chunk(
@@ -451,28 +439,26 @@ def _collect_chunk(
     """Count one chunk's results and store them with the job's checkpoint in one transaction."""
     config = plan.config
     counter = agg.ChunkCounter(resolver, config.id)
-    result, n = fetched.counts, queries.identity_size
-    at = _positions(result)
+    n = queries.identity_size
+    of = _columns(fetched.counts)
     counts = counter.count_events(
         agg.CountRows(
-            rows=result.rows,
-            bucket_at=at[BUCKET_ALIAS],
-            identity=_picker([at[column_alias(i)] for i in range(n)]),
-            version_at=at[column_alias(n)] if queries.has_version else None,
-            count_at=at[COUNT_ALIAS],
+            bucket=of[BUCKET_ALIAS],
+            identity=[of[column_alias(i)] for i in range(n)],
+            version=of[column_alias(n)] if queries.has_version else None,
+            count=of[COUNT_ALIAS],
         ),
         config.app_version_keep_releases or DEFAULT_KEEP_RELEASES,
     )
     for query, values in zip(queries.values, fetched.values, strict=True):
-        at = _positions(values)
+        of = _columns(values)
         counter.count_values(
             agg.ValueRows(
-                rows=values.rows,
-                bucket_at=at[BUCKET_ALIAS],
-                scope=_picker([at[column_alias(i)] for i in range(query.scope_size)]),
-                value_at=at[VALUE_ALIAS],
-                other_at=at[OTHER_ALIAS],
-                count_at=at[COUNT_ALIAS],
+                bucket=of[BUCKET_ALIAS],
+                scope=[of[column_alias(i)] for i in range(query.scope_size)],
+                value=of[VALUE_ALIAS],
+                other=of[OTHER_ALIAS],
+                count=of[COUNT_ALIAS],
                 column=query.column,
                 top_n=query.top_n,
                 drift=query.drift,
@@ -512,5 +498,5 @@ def _collect_chunk(
         details.append(f"{len(new_names)} event name(s) match no plan event (e.g. {sample})")
 
 
-def _positions(result: QueryResult) -> dict[str, int]:
-    return {c.name: i for i, c in enumerate(result.columns)}
+def _columns(result: ColumnarResult) -> dict[str, Any]:
+    return {c.name: data for c, data in zip(result.columns, result.data, strict=True)}

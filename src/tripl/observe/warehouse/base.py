@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, Protocol
 
 
@@ -74,6 +75,23 @@ class QueryResult:
     rows: list[tuple[Any, ...]]
 
 
+@dataclass
+class ColumnarResult:
+    """A result as one sequence per column, in `columns` order: a numpy array where the adapter
+    has one (DuckDB: integer, boolean and timestamp columns without NULLs), else a list of the
+    values `query` would have returned."""
+
+    columns: list[ColumnInfo]
+    data: list[Any]  # Sequence[Any] | numpy.ndarray
+    row_count: int
+
+
+def as_columns(result: QueryResult) -> ColumnarResult:
+    """`result`'s rows as columns (lists)."""
+    data = [list(map(itemgetter(i), result.rows)) for i in range(len(result.columns))]
+    return ColumnarResult(result.columns, data, len(result.rows))
+
+
 class WarehouseError(Exception):
     """A failure whose message is safe to show to users (no credentials, no internals)."""
 
@@ -119,4 +137,9 @@ class Warehouse(Protocol):
     def query(self, sql: str, *, max_rows: int, params: Sequence[Any] = ()) -> QueryResult:
         """Run one read-only SELECT; return at most `max_rows` rows (callers ask for limit+1 to
         detect overflow). Runs in a read-only transaction/session with the configured timeout."""
+        ...
+
+    def query_columns(self, sql: str, *, max_rows: int) -> ColumnarResult:
+        """`query` with the result as columns (bulk aggregation reads them without a Python
+        object per value where the engine can hand over arrays)."""
         ...

@@ -26,6 +26,7 @@ from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY, DEFAULT_RETRY
 from google.oauth2 import service_account
 
 from tripl.observe.warehouse.base import (
+    ColumnarResult,
     ColumnInfo,
     ConnectionConfig,
     DBType,
@@ -38,6 +39,7 @@ from tripl.observe.warehouse.base import (
     WarehouseQueryError,
     WarehouseTimeout,
     WarehouseUnreachable,
+    as_columns,
 )
 from tripl.observe.warehouse.guard import check_host
 
@@ -165,6 +167,9 @@ class BigQueryWarehouse:
             job = client.query(sql, job_config=config, location=self._location, **self._call_limits())
             schema = job.schema or []
         return [column_from_field(f) for f in schema]
+
+    def query_columns(self, sql: str, *, max_rows: int) -> ColumnarResult:
+        return as_columns(self.query(sql, max_rows=max_rows))
 
     def query(self, sql: str, *, max_rows: int, params: Sequence[Any] = ()) -> QueryResult:
         columns, rows = self._run(sql, max_rows=max_rows, params=params)

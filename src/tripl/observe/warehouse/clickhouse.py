@@ -19,6 +19,7 @@ from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError, Rea
 from urllib3.exceptions import TimeoutError as UrllibTimeoutError
 
 from tripl.observe.warehouse.base import (
+    ColumnarResult,
     ColumnInfo,
     ConnectionConfig,
     DBType,
@@ -31,6 +32,7 @@ from tripl.observe.warehouse.base import (
     WarehouseQueryError,
     WarehouseTimeout,
     WarehouseUnreachable,
+    as_columns,
 )
 
 # ClickHouse error codes that mean "who you are was refused", and "ran out of time".
@@ -124,6 +126,9 @@ class ClickHouseWarehouse:
         with self._errors():
             result = client.query(f"DESCRIBE TABLE (\n{sql}\n)", settings=self._settings(client))
         return [column_info(row[0], row[1]) for row in result.result_rows]
+
+    def query_columns(self, sql: str, *, max_rows: int) -> ColumnarResult:
+        return as_columns(self.query(sql, max_rows=max_rows))
 
     def query(self, sql: str, *, max_rows: int, params: Sequence[Any] = ()) -> QueryResult:
         client = self._connect()

@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 
 from tripl.observe.warehouse.base import (
+    ColumnarResult,
     ColumnInfo,
     ConnectionConfig,
     DBType,
@@ -22,9 +24,15 @@ from tripl.observe.warehouse.base import (
     WarehouseQueryError,
     WarehouseTimeout,
     WarehouseUnreachable,
+    as_columns,
 )
 
 MAX_MESSAGE_LENGTH = 1000
+# DuckDB types whose numpy values are exactly what a fetched row holds (DECIMAL would turn float,
+# zoned timestamps naive).
+_SAME_AS_NUMPY = frozenset(
+    {"VARCHAR", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "BOOLEAN", "DOUBLE", "TIMESTAMP"}
+)
 
 _NUMBER = re.compile(
     r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE"
@@ -121,6 +129,27 @@ class DuckDBWarehouse:
 
     def query(self, sql: str, *, max_rows: int, params: Sequence[Any] = ()) -> QueryResult:
         return self._run(sql, max_rows=max_rows, params=params)
+
+    def query_columns(self, sql: str, *, max_rows: int) -> ColumnarResult:
+        """Columns as numpy arrays when every column's type converts to the same values `query`
+        gives (text, integers, booleans, doubles, plain timestamps); else from the rows."""
+        conn = self._connection()
+        with self._watchdog(conn), self._errors():
+            cursor = conn.execute(f"SELECT * FROM ({sql}) LIMIT {int(max_rows)}")  # noqa: S608 (our SQL)
+            description = cursor.description or []
+            types = [str(d[1]) for d in description]
+            columns = [
+                ColumnInfo(d[0], t, True, logical_type(t)) for d, t in zip(description, types, strict=True)
+            ]
+            if not all(t in _SAME_AS_NUMPY for t in types):
+                return as_columns(QueryResult(columns, [tuple(row) for row in cursor.fetchall()]))
+            arrays = list(cursor.fetchnumpy().values())
+        data: list[Any] = [
+            # Text and NULLs (masked) become lists of the values; the rest stay arrays.
+            array.tolist() if np.ma.isMaskedArray(array) or array.dtype.kind in "OUf" else array
+            for array in arrays
+        ]
+        return ColumnarResult(columns, data, len(arrays[0]) if arrays else 0)
 
     # -- internals --
     def _connection(self) -> duckdb.DuckDBPyConnection:

@@ -12,6 +12,7 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from tripl.observe.warehouse.base import (
+    ColumnarResult,
     ColumnInfo,
     ConnectionConfig,
     DBType,
@@ -23,6 +24,7 @@ from tripl.observe.warehouse.base import (
     WarehouseQueryError,
     WarehouseTimeout,
     WarehouseUnreachable,
+    as_columns,
 )
 
 MIN_SERVER_VERSION = 140000  # date_bin() arrived in PostgreSQL 14
@@ -127,6 +129,9 @@ class PostgresWarehouse:
     def describe(self, sql: str) -> list[ColumnInfo]:
         wrapped = f"SELECT * FROM (\n{sql}\n) AS __describe LIMIT 0"  # noqa: S608 - runs read-only, no rows
         return self._run(wrapped, max_rows=0).columns
+
+    def query_columns(self, sql: str, *, max_rows: int) -> ColumnarResult:
+        return as_columns(self.query(sql, max_rows=max_rows))
 
     def query(self, sql: str, *, max_rows: int, params: Sequence[Any] = ()) -> QueryResult:
         return self._run(sql, max_rows=max_rows, params=params)
