@@ -142,6 +142,8 @@ def test_describe_is_a_dry_run(server: BigQueryServer) -> None:
 def test_query_returns_typed_values_and_stops_at_max_rows(server: BigQueryServer) -> None:
     with BigQueryWarehouse(config(server)) as wh:
         result = wh.query("SELECT * FROM analytics.events ORDER BY ts", max_rows=2)
+        columns = wh.query_columns("SELECT * FROM analytics.events ORDER BY ts", max_rows=2)
+    assert (columns.row_count, list(zip(*columns.data, strict=True))) == (2, result.rows)
     assert [c.name for c in result.columns] == [
         "ts",
         "event",

@@ -127,6 +127,8 @@ def test_query_returns_typed_values_and_stops_at_max_rows(server: ChdbClickHouse
             (datetime(2024, 3, 1, 10, 0), "signup", None, ["a"]),
             (datetime(2024, 3, 1, 11, 0), "login", '{"k": 1}', []),
         ]
+        columns = wh.query_columns("SELECT ts, event, props, tags FROM events ORDER BY ts", max_rows=2)
+        assert (columns.row_count, list(zip(*columns.data, strict=True))) == (2, result.rows)
         # A large result is streamed and cut at max_rows, not materialised whole.
         # system.numbers is one ordered stream (numbers_mt interleaves blocks from threads).
         big = wh.query("SELECT number FROM system.numbers LIMIT 5000000", max_rows=1001)

@@ -155,6 +155,8 @@ def test_type_names_map_to_logical_types() -> None:
 def test_max_rows_is_honoured(warehouse: PostgresWarehouse) -> None:
     result = warehouse.query("SELECT n FROM generate_series(1, 100000) AS n", max_rows=5)
     assert result.rows == [(1,), (2,), (3,), (4,), (5,)]
+    columns = warehouse.query_columns("SELECT n, 'x' AS s FROM generate_series(1, 100000) AS n", max_rows=3)
+    assert (columns.row_count, columns.data) == (3, [[1, 2, 3], ["x", "x", "x"]])
     assert warehouse.query("SELECT n FROM generate_series(1, 3) AS n", max_rows=10).rows == [(1,), (2,), (3,)]
 
 
