@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -111,3 +112,24 @@ def test_group_sums_are_exact_whether_keys_are_dense_or_sparse() -> None:
         distinct, sums = agg._group_sum(keys, counts)
         assert dict(zip(distinct.tolist(), sums.tolist(), strict=True)) == expected
         assert distinct.tolist() == sorted(expected)
+
+
+def test_a_breakdown_serving_a_drift_field_stores_what_the_fields_own_rows_would() -> None:
+    # Per (bucket, event, value) rows with every value kept; the field's own query would have
+    # returned per (bucket, value) rows folded to its top N over the chunk.
+    rows = [(T0, "a", "ios", False, 3), (T0, "b", "ios", False, 2), (T0, "a", "web", False, 4),
+            (T0 + H, "b", "android", False, 1), (T0 + H, "a", None, False, 2)]  # fmt: skip
+    derived = counter("a")
+    whole = breakdown_rows(rows, "platform", top_n=None, for_types=False)
+    derived.count_values(replace(whole, total_top_n=1))
+    separate = counter("a")
+    separate.count_values(whole)
+    separate.count_values(
+        agg.ValueRows(
+            bucket=[T0, T0, T0 + H], scope=[], value=["ios", None, None], other=[False, True, True],
+            count=[5, 4, 3], column="platform", top_n=1, drift=True, for_types=False,
+        )
+    )  # fmt: skip
+    assert points(derived) == points(separate)
+    total = {k[3:]: v for k, v in points(derived).items() if k[1] == MetricScopeType.project_total}
+    assert total == {("ios", False, T0): 5, ("Other", True, T0): 4, ("Other", True, T0 + H): 3}

@@ -35,6 +35,7 @@ from tripl.observe.metrics.versions import kept_versions, release_order_key
 from tripl.observe.reconciliation.models import ShadowEvent, ShadowEventStatus
 from tripl.observe.scans.models import ScanConfig, ScanInterval
 from tripl.observe.scans.runtime import ScanFailed
+from tripl.observe.warehouse.duckdb import DuckDBWarehouse
 from tripl.plan.event_types.models import EventType
 from tripl.plan.events.models import Event
 
@@ -379,6 +380,33 @@ def test_a_series_deleted_while_a_chunk_is_written_waits_and_takes_the_points(wo
     assert world.series(E, world.home.id) == {}
     assert world.orphan_points() == 0
     assert world.series(E, world.buy.id) == {T0: 2, T0 + 2 * H: 1}
+
+
+def test_a_drift_field_kept_whole_as_a_breakdown_is_counted_from_its_rows(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with world.ctx.db.transaction() as db:
+        scan = db.get(ScanConfig, world.scan.id)
+        assert scan is not None
+        scan.metric_breakdown_columns, scan.metric_breakdown_values_limit = ["platform"], None
+    queries: list[str] = []
+    read = DuckDBWarehouse.query_columns
+
+    def counted(self: DuckDBWarehouse, sql: str, *, max_rows: int) -> Any:
+        queries.append(sql)
+        return read(self, sql, max_rows=max_rows)
+
+    monkeypatch.setattr(DuckDBWarehouse, "query_columns", counted)
+    world.collect()
+    # Per hourly chunk the counts and the platform breakdown: no query of its own for the drift.
+    assert len(queries) == 3 * 2
+    in_window = [r for r in ROWS if r[0] < 180]
+    expected = Counter((T0 + (r[0] // 60) * H, r[4]) for r in in_window)
+    assert world.breakdown(P, world.scan.id, "platform") == {
+        (bucket, platform, False): count for (bucket, platform), count in expected.items()
+    }
+    home = Counter((T0 + (r[0] // 60) * H, r[4]) for r in in_window if r[2] == "home")
+    assert world.breakdown(E, world.home.id, "platform") == {(b, p, False): c for (b, p), c in home.items()}
 
 
 def test_resume_from_the_checkpoint(world: World) -> None:

@@ -215,6 +215,9 @@ class ValueRows:
     drift: bool
     for_types: bool
     for_all_events: bool = False  # breakdowns: every matched event, not only those that asked
+    # A breakdown kept whole that also serves a distribution field: every row also counts for the
+    # project total, folded to this many values (what the field's own query would have stored).
+    total_top_n: int | None = None
 
 
 class _Numbers(dict[Hashable, int]):
@@ -373,6 +376,10 @@ class ChunkCounter:
         )
         label = np.where(is_other, other, value)
         bucket = self._bucket_numbers(data.bucket)
+        if data.total_top_n is not None:
+            total = np.zeros(len(count), dtype=np.int64)
+            folded = _fold_beyond_top(total, label, count, labels, data.total_top_n, other)
+            self._add(SeriesKind.breakdown, data.column, labels, total, folded, bucket, count)
         row, scope = _spread(owner, targets)
         label, bucket, count = label[row], bucket[row], count[row]
         if data.top_n is not None:

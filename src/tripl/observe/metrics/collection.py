@@ -85,6 +85,7 @@ class ValuesQuery:
     drift: bool
     scan_level: bool  # a scan-level breakdown column (else event-level, or drift)
     for_types: bool  # also count per event type
+    total_top_n: int | None = None  # also a distribution field's project total (see ValueRows)
 
 
 @dataclass(frozen=True)
@@ -308,18 +309,25 @@ def _run_queries(plan: Plan, base: Any, dialect: str) -> RunQueries:
     scan_columns = list(dict.fromkeys(config.metric_breakdown_columns or []))
     event_columns = [c for c in plan.index.own_breakdowns if c not in scan_columns]
     top_n = config.metric_breakdown_values_limit
+    drift_fields = list(dict.fromkeys(config.distribution_drift_fields or []))
+    drift_limit = top_n or DRIFT_VALUES_LIMIT
+    # A distribution field that is also a scan-level column kept whole (no values limit) is
+    # counted from that column's rows: one scan of the warehouse less per chunk.
+    derived = {c for c in scan_columns if c in drift_fields} if top_n is None else set()
     # A scan-level column counts for every event and for the types; an event's own, for it alone.
     values = [
-        ValuesQuery(column, top_values(specs, column, top_n), len(specs), top_n, False, True, True)
+        ValuesQuery(
+            column, top_values(specs, column, top_n), len(specs), top_n, False, True, True,
+            drift_limit if column in derived else None,
+        )
         for column in scan_columns
-    ]
+    ]  # fmt: skip
     values += [
         ValuesQuery(column, top_values(specs, column, top_n), len(specs), top_n, False, False, False)
         for column in sorted(event_columns)
     ]
     type_column = config.event_type_column
     type_specs = [ColumnSpec(type_column)] if type_column else []
-    drift_limit = top_n or DRIFT_VALUES_LIMIT
     # A scan-level breakdown column already stores its per-type value rows.
     values += [
         ValuesQuery(
@@ -331,7 +339,8 @@ def _run_queries(plan: Plan, base: Any, dialect: str) -> RunQueries:
             False,
             field_ not in scan_columns,
         )
-        for field_ in dict.fromkeys(config.distribution_drift_fields or [])
+        for field_ in drift_fields
+        if field_ not in derived
     ]
     return RunQueries(WindowedSql(counts, dialect), len(specs), bool(config.app_version_column), values)
 
@@ -464,6 +473,7 @@ def _collect_chunk(
                 drift=query.drift,
                 for_types=query.for_types,
                 for_all_events=query.scan_level,
+                total_top_n=query.total_top_n,
             )
         )
     points = counter.points()
