@@ -12,14 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import psycopg
 import pytest
 from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from tests.observe.metric_support import make_scan
 from tests.plan.factories import make_event, make_event_type
 
 from tripl.core.context import TriplContext
+from tripl.observe.data_sources.models import DataSource
 from tripl.observe.metrics import storage
 from tripl.observe.metrics.collection import chunk_interval_of, collect_metrics
 from tripl.observe.metrics.models import (
@@ -35,6 +38,7 @@ from tripl.observe.metrics.versions import kept_versions, release_order_key
 from tripl.observe.reconciliation.models import ShadowEvent, ShadowEventStatus
 from tripl.observe.scans.models import ScanConfig, ScanInterval
 from tripl.observe.scans.runtime import ScanFailed
+from tripl.observe.warehouse.base import DBType
 from tripl.observe.warehouse.duckdb import DuckDBWarehouse
 from tripl.plan.event_types.models import EventType
 from tripl.plan.events.models import Event
@@ -407,6 +411,52 @@ def test_a_drift_field_kept_whole_as_a_breakdown_is_counted_from_its_rows(
     }
     home = Counter((T0 + (r[0] // 60) * H, r[4]) for r in in_window if r[2] == "home")
     assert world.breakdown(E, world.home.id, "platform") == {(b, p, False): c for (b, p), c in home.items()}
+
+
+def test_a_postgresql_warehouse_stores_the_same_series_as_duckdb(
+    world: World, pg_database_factory: Callable[[], str]
+) -> None:
+    database = str(make_url(pg_database_factory()).database)
+    with psycopg.connect(
+        host="127.0.0.1", port=5432, user="postgres", dbname=database, autocommit=True
+    ) as conn:
+        conn.execute(
+            "CREATE TABLE events (ts timestamp, type text, name text, country text, platform text,"
+            " app_version text)"
+        )
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO events VALUES (%s, %s, %s, %s, %s, %s)",
+                [((T0 + timedelta(minutes=m)).replace(tzinfo=None), *rest) for m, *rest in ROWS],
+            )
+    with world.ctx.db.transaction() as db:
+        on_duckdb = db.get(ScanConfig, world.scan.id)
+        assert on_duckdb is not None
+        source = DataSource(name=f"pg-{database}", db_type=DBType.postgres, host="127.0.0.1", port=5432,
+                            database_name=database, username="postgres")  # fmt: skip
+        db.add(source)
+        db.flush()
+        copied = {c.key: getattr(on_duckdb, c.key) for c in ScanConfig.__table__.columns if c.key not in {
+            "id", "name", "data_source_id", "created_at", "updated_at"}}  # fmt: skip
+        on_postgres = ScanConfig(**copied, name="on postgres", data_source_id=source.id)
+        db.add(on_postgres)
+    world.collect()
+    on_pg = World(world.ctx, on_postgres, world.screen, world.click, world.home, world.buy)
+    on_pg.collect()
+
+    def stored(w: World) -> dict[str, Any]:
+        scopes = [(P, w.scan.id), (T, w.screen.id), (T, w.click.id), (E, w.home.id), (E, w.buy.id)]
+        return {
+            "series": [w.series(*scope) for scope in scopes],
+            "breakdowns": [
+                w.breakdown(*scope, column) for scope in scopes for column in ("country", "platform")
+            ],
+            "versions": [w.versions(*scope) for scope in scopes],
+        }
+
+    duckdb_series = stored(world)
+    assert duckdb_series["series"][0] == {T0: 9, T0 + H: 5, T0 + 2 * H: 4}
+    assert stored(on_pg) == duckdb_series
 
 
 def test_resume_from_the_checkpoint(world: World) -> None:
