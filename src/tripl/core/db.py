@@ -54,11 +54,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH = datetime(1970, 1, 1)  # naive UTC, as UTCDateTime binds on SQLite
 _MICROSECOND = timedelta(microseconds=1)
 
 
-class CompactUTCDateTime(TypeDecorator[datetime]):
+class CompactUTCDateTime(UTCDateTime):
     """UTCDateTime stored on SQLite as integer microseconds since 1970-01-01 UTC, not as text.
 
     For the metric series points, most of what collection writes: their key shrinks from 26 bytes
@@ -66,27 +66,21 @@ class CompactUTCDateTime(TypeDecorator[datetime]):
     microsecond, so range filters compare as they would on timestamps. PostgreSQL keeps timestamptz.
     """
 
-    impl = DateTime(timezone=True)
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> Any:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(BigInteger())
-        return dialect.type_descriptor(DateTime(timezone=True))
+        return super().load_dialect_impl(dialect)
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return (value - _EPOCH) // _MICROSECOND if dialect.name == "sqlite" else value.astimezone(UTC)
+        utc = super().process_bind_param(value, dialect)
+        return (utc - _EPOCH) // _MICROSECOND if utc is not None and dialect.name == "sqlite" else utc
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if dialect.name == "sqlite":
-            return _EPOCH + timedelta(microseconds=value)
-        return value.astimezone(UTC)
+        if value is not None and dialect.name == "sqlite":
+            value = _EPOCH + timedelta(microseconds=value)
+        return super().process_result_value(value, dialect)
 
 
 class Base(DeclarativeBase):

@@ -261,7 +261,15 @@ def _int_column(column: Sequence[Any]) -> Ints:
     return _ints(map(int, column), len(column))
 
 
+def _bool_column(column: Sequence[Any]) -> npt.NDArray[np.bool_]:
+    if isinstance(column, np.ndarray):
+        return column.astype(bool, copy=False)
+    return np.fromiter(map(bool, column), dtype=bool, count=len(column))
+
+
 def _listed(column: Sequence[Any]) -> list[Any]:
+    if isinstance(column, list):
+        return column
     return column.tolist() if isinstance(column, np.ndarray) else list(column)
 
 
@@ -369,12 +377,7 @@ class ChunkCounter:
         texts, value = _numbered(_listed(data.value), value_label)
         labels = [*((text, False) for text in texts), (OTHER_VALUE, True)]
         other = len(labels) - 1
-        is_other = (
-            data.other.astype(bool, copy=False)
-            if isinstance(data.other, np.ndarray)
-            else np.fromiter(map(bool, data.other), dtype=bool, count=len(count))
-        )
-        label = np.where(is_other, other, value)
+        label = np.where(_bool_column(data.other), other, value)
         bucket = self._bucket_numbers(data.bucket)
         if data.total_top_n is not None:
             total = np.zeros(len(count), dtype=np.int64)

@@ -74,6 +74,10 @@ def resolve_database_path(database_name: str, allowed_dir: Path) -> Path:
     return path
 
 
+def _column_infos(description: Any) -> list[ColumnInfo]:
+    return [ColumnInfo(d[0], str(d[1]), True, logical_type(str(d[1]))) for d in description or []]
+
+
 def _message(exc: Exception) -> str:
     return str(exc).strip()[:MAX_MESSAGE_LENGTH] or type(exc).__name__
 
@@ -136,13 +140,9 @@ class DuckDBWarehouse:
         conn = self._connection()
         with self._watchdog(conn), self._errors():
             cursor = conn.execute(f"SELECT * FROM ({sql}) LIMIT {int(max_rows)}")  # noqa: S608 (our SQL)
-            description = cursor.description or []
-            types = [str(d[1]) for d in description]
-            columns = [
-                ColumnInfo(d[0], t, True, logical_type(t)) for d, t in zip(description, types, strict=True)
-            ]
-            if not all(t in _SAME_AS_NUMPY for t in types):
-                return as_columns(QueryResult(columns, [tuple(row) for row in cursor.fetchall()]))
+            columns = _column_infos(cursor.description)
+            if not all(c.type_name in _SAME_AS_NUMPY for c in columns):
+                return as_columns(QueryResult(columns, cursor.fetchall()))
             arrays = list(cursor.fetchnumpy().values())
         data: list[Any] = [
             # Text and NULLs (masked) become lists of the values; the rest stay arrays.
@@ -168,9 +168,8 @@ class DuckDBWarehouse:
         conn = self._connection()
         with self._watchdog(conn), self._errors():
             cursor = conn.execute(sql, list(params) if params else None)
-            description = cursor.description or []
+            columns = _column_infos(cursor.description)
             rows = cursor.fetchmany(max_rows) if max_rows > 0 else []
-        columns = [ColumnInfo(d[0], str(d[1]), True, logical_type(str(d[1]))) for d in description]
         return QueryResult(columns=columns, rows=[tuple(row) for row in rows])
 
     @contextmanager
