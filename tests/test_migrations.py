@@ -58,11 +58,7 @@ def test_migrations_match_the_models(
 def test_series_points_survive_the_move_to_series_ids_and_back(
     backend: str, tmp_path: object, pg_database_factory: Callable[[], str]
 ) -> None:
-    url = f"sqlite:///{tmp_path}/series.db" if backend == "sqlite" else pg_database_factory()
-    # The rows point at no real scan config: no foreign-key pragma on SQLite, and PostgreSQL's
-    # foreign-key triggers off for these sessions.
-    replica = {"options": "-c session_replication_role=replica"} if backend == "postgresql" else {}
-    engine = create_engine(url, connect_args=replica)
+    engine = unchecked_engine(backend, f"sqlite:///{tmp_path}/series.db", pg_database_factory)
     scan, event, event_type = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     first, second = datetime(2026, 11, 2, 13, tzinfo=UTC), datetime(2026, 11, 2, 14, tzinfo=UTC)
     total = {"scan_config_id": scan, "scope_type": "project_total", "scope_ref": str(scan),
@@ -130,6 +126,16 @@ def test_series_points_survive_the_move_to_series_ids_and_back(
         engine.dispose()
 
 
+def unchecked_engine(backend: str, sqlite_url: str, pg_database_factory: Callable[[], str]) -> Engine:
+    """An engine on a fresh database whose rows may point at no real scan config: no foreign-key
+    pragma on SQLite, and PostgreSQL's foreign-key triggers off for its sessions."""
+    if backend == "sqlite":
+        return create_engine(sqlite_url)
+    return create_engine(
+        pg_database_factory(), connect_args={"options": "-c session_replication_role=replica"}
+    )
+
+
 def migrate_to(engine: Engine, revision: str) -> None:
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
@@ -184,9 +190,7 @@ def test_migrated_points_go_with_their_series(
     backend: str, tmp_path: object, pg_database_factory: Callable[[], str]
 ) -> None:
     # Points have no foreign key: the migrations' trigger deletes a deleted series' points.
-    url = f"sqlite:///{tmp_path}/cascade.db" if backend == "sqlite" else pg_database_factory()
-    replica = {"options": "-c session_replication_role=replica"} if backend == "postgresql" else {}
-    engine = create_engine(url, connect_args=replica)  # no scan config to point at (see above)
+    engine = unchecked_engine(backend, f"sqlite:///{tmp_path}/cascade.db", pg_database_factory)
     try:
         migrate_to(engine, "head")
         series = {"scan_config_id": uuid.uuid4(), "kind": "counts", "scope_type": "event", "scope_ref": "e",

@@ -199,15 +199,20 @@ def test_query_columns_hold_what_query_returns(warehouse: DuckDBWarehouse) -> No
         " (TIMESTAMP '2024-01-01 02:00', NULL, 2::BIGINT, false, NULL, 8)) t(ts, s, n, b, d, i)"
     )
     # Decimals and zoned timestamps would change as numpy values: those results come from rows.
-    other_types = (
-        "SELECT 1.50::DECIMAL(4,2) AS dec, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS tz,"
-        " DATE '2024-01-02' AS day"
-    )
-    for sql in (values, other_types):
+    other_types = [
+        "SELECT 1.50::DECIMAL(4,2) AS dec",
+        "SELECT TIMESTAMPTZ '2024-01-01 00:00:00+00' AS tz",
+        "SELECT DATE '2024-01-02' AS day",
+    ]
+    for sql in (values, *other_types):
         rows = warehouse.query(sql, max_rows=10).rows
         result = warehouse.query_columns(sql, max_rows=10)
         as_lists = [column.tolist() if isinstance(column, np.ndarray) else column for column in result.data]
         assert list(zip(*as_lists, strict=True)) == rows
+        # Equal and of the same type: a float equals a Decimal, yet renders apart in an identity.
+        assert [tuple(map(type, row)) for row in zip(*as_lists, strict=True)] == [
+            tuple(map(type, row)) for row in rows
+        ]
         assert result.row_count == len(rows)
     arrays = warehouse.query_columns(values, max_rows=10).data
     assert [isinstance(column, np.ndarray) for column in arrays] == [True, False, True, True, False, True]
