@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -154,7 +156,7 @@ def fetching(monkeypatch: pytest.MonkeyPatch, fail_at: int | None = None) -> lis
     return fetched
 
 
-def test_a_cancel_between_chunks_drops_the_chunk_fetched_ahead(
+def test_a_cancel_between_chunks_drops_the_chunks_read_ahead(
     context: TriplContext, project: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config, start, end = replay_setup(context, project)
@@ -162,23 +164,36 @@ def test_a_cancel_between_chunks_drops_the_chunk_fetched_ahead(
         context, config, kind=ScanJobKind.replay, status=ScanJobStatus.pending, time_from=start, time_to=end
     )
     fetched = fetching(monkeypatch)
-    written = 0
+    written: list[datetime] = []
+    read_while_writing_the_first: list[datetime] = []
 
     def write_then_cancel(db: Session, *args: Any) -> None:
-        nonlocal written
         write_chunk(db, *args)
-        written += 1
-        if written == 2:  # a user cancels while the second chunk is being written
+        written.append(args[2])
+        if len(written) == 1:  # a slow write: the reader goes on, but no further than two chunks ahead
+            wait_for(lambda: len(fetched) >= 3)
+            time.sleep(0.2)
+            read_while_writing_the_first.extend(fetched)
+        if len(written) == 2:  # a user cancels while the second chunk is written
+            wait_for(lambda: len(fetched) >= 4)
             db.execute(update(ScanJob).where(ScanJob.id == job.id).values(cancel_requested=True))
 
     monkeypatch.setattr(collection, "write_chunk", write_then_cancel)
     assert run_job(context, job.id) == ScanJobStatus.cancelled
-    hours = [start + timedelta(hours=h) for h in range(3)]
-    assert fetched == hours  # the third chunk was read ahead while the second was written...
-    assert stored_buckets(context, config.id) == hours[:2]  # ...and nothing of it was stored
+    hours = [start + timedelta(hours=h) for h in range(5)]
+    assert read_while_writing_the_first == hours[:3]
+    assert fetched == hours[:4]  # two chunks were read ahead while the second was written...
+    assert stored_buckets(context, config.id) == hours[:2]  # ...and nothing of them was stored
     row = load_job(context, job.id)
     assert row.result_summary is not None and row.result_summary["chunks_done"] == 2
     assert row.checkpoint is not None and row.checkpoint["metrics"]["next_chunk_from"] == hours[2].isoformat()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the warehouse reader did not get there in time"
+        time.sleep(0.005)
 
 
 def test_a_failed_query_of_a_chunk_fetched_ahead_fails_the_job_and_keeps_the_chunks_before(

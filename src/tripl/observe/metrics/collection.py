@@ -6,16 +6,20 @@ again in halves, so only one bucket over the limit fails the run.
 Per chunk the warehouse does the counting: one bucketed GROUP BY over the identity columns (plus
 the app version column), and one top-values query per breakdown column and per distribution
 field (built once per run; only their time bounds change per chunk). The queries run on a
-warehouse thread one chunk ahead of the counting. Each chunk is written in one transaction that
-first deletes the chunk's stored rows of this scan, so collecting a window again replaces it and
-never doubles it; the job's checkpoint and progress commit in that same transaction. A cancel is
-honoured between chunks and keeps what was written (the chunk read ahead is dropped).
+warehouse thread, back to back, up to two chunks ahead of the counting. Each chunk is written in
+one transaction that first deletes the chunk's stored rows of this scan, so collecting a window
+again replaces it and never doubles it; the job's checkpoint and progress commit in that same
+transaction. A cancel is honoured between chunks and keeps what was written (the chunks read
+ahead are dropped).
 """
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -164,24 +168,20 @@ def collect_metrics(
     first = max(start, as_utc(resume_from)) if resume_from else start
     todo = list(iter_chunks(first, end, chunk_interval)) if first < end else []
     chunks_total = counters.chunks + len(todo)
-    with _WarehouseThread(ctx, plan.source) as remote:
+    with _ChunkReader(ctx, plan.source) as reader:
         try:
-            base = parse_base_query(config.base_query, remote.dialect)
+            base = parse_base_query(config.base_query, reader.dialect)
         except InvalidQuery as exc:
             raise ScanFailed(f"The scan's base query is not valid: {exc}") from None
         resolver = agg.Resolver(plan.identity, plan.index)  # names each identity once per run
-        queries = _run_queries(plan, base, remote.dialect)
-        # While a chunk is counted and written, the warehouse already runs the next one's queries.
-        ahead = remote.fetch(queries, plan, *todo[0], split=split) if todo else None
-        for index in range(len(todo)):
-            assert ahead is not None
+        queries = _run_queries(plan, base, reader.dialect)
+        # While a chunk is counted and written, the warehouse already runs the next ones' queries.
+        reader.start(queries, plan, todo, split=split)
+        for _ in todo:
             if counters.chunks and control.cancel_requested():
                 cancelled = True
-                break  # the chunk fetched ahead is dropped unwritten
-            parts = ahead.result()  # the chunk, or its halves when it was split
-            ahead = (
-                remote.fetch(queries, plan, *todo[index + 1], split=split) if index + 1 < len(todo) else None
-            )
+                break  # the chunks read ahead are dropped unwritten
+            parts = reader.next()  # the chunk, or its halves when it was split
             chunks_total += len(parts) - 1
             for number, fetched in enumerate(parts):
                 if number and control.cancel_requested():
@@ -345,42 +345,68 @@ def _run_queries(plan: Plan, base: Any, dialect: str) -> RunQueries:
     return RunQueries(WindowedSql(counts, dialect), len(specs), bool(config.app_version_column), values)
 
 
-class _WarehouseThread:
-    """The run's warehouse connection, opened, queried and closed on one dedicated thread (a
-    connection is never shared between threads), so queries run beside the main thread's work."""
+class _ChunkReader:
+    """The run's warehouse reads, on one dedicated thread (a connection is never shared between
+    threads). The thread opens the connection while the main thread builds the queries, then reads
+    the chunks back to back, at most two ahead of the main thread (one waiting to be taken, one
+    being read), and closes the connection after the last one; so reading, closing and the main
+    thread's counting and writing overlap, and no read waits for the main thread to ask for it."""
 
     def __init__(self, ctx: TriplContext, source: DataSource) -> None:
-        self._ctx, self._source = ctx, source
+        self._warehouse = open_for(ctx, source)  # not opened yet
+        self.dialect = self._warehouse.dialect
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-warehouse")
-        self._warehouse: Warehouse | None = None
+        self._ready: queue.Queue[list[ChunkResults] | Exception] = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._is_open = False  # touched on the reader's thread only
+        self._opened = self._pool.submit(self._open)
 
-    def __enter__(self) -> _WarehouseThread:
-        try:
-            self._warehouse = self._pool.submit(self._open).result()
-        except BaseException:
-            self._pool.shutdown(wait=True)
-            raise
+    def __enter__(self) -> _ChunkReader:
         return self
 
-    def _open(self) -> Warehouse:
-        return open_for(self._ctx, self._source).__enter__()
+    def _open(self) -> None:
+        self._warehouse.__enter__()
+        self._is_open = True
 
-    @property
-    def dialect(self) -> str:
-        assert self._warehouse is not None
-        return self._warehouse.dialect
+    def _close(self) -> None:
+        if self._is_open:
+            self._is_open = False
+            self._warehouse.__exit__(None, None, None)
 
-    def fetch(
-        self, queries: RunQueries, plan: Plan, chunk_start: datetime, chunk_end: datetime, *, split: bool
-    ) -> Future[list[ChunkResults]]:
-        assert self._warehouse is not None
-        return self._pool.submit(_fetch_chunk, self._warehouse, queries, plan, chunk_start, chunk_end, split)
+    def start(
+        self, queries: RunQueries, plan: Plan, todo: list[tuple[datetime, datetime]], *, split: bool
+    ) -> None:
+        """Wait for the connection (raising why it failed), then read `todo`'s chunks in order."""
+        self._opened.result()
+        self._pool.submit(self._read_all, queries, plan, todo, split)
+
+    def _read_all(
+        self, queries: RunQueries, plan: Plan, todo: list[tuple[datetime, datetime]], split: bool
+    ) -> None:
+        try:
+            for chunk_start, chunk_end in todo:
+                if self._stop.is_set():
+                    return
+                self._ready.put(_fetch_chunk(self._warehouse, queries, plan, chunk_start, chunk_end, split))
+        except Exception as exc:  # the main thread raises it when it reaches this chunk
+            self._ready.put(exc)
+        finally:
+            self._close()
+
+    def next(self) -> list[ChunkResults]:
+        """The next chunk's results, waiting for them if need be."""
+        item = self._ready.get()
+        if isinstance(item, Exception):
+            raise item
+        return item
 
     def __exit__(self, *exc: object) -> None:
-        # Runs after any fetch still queued or running (its result is dropped), on the same thread.
-        warehouse, self._warehouse = self._warehouse, None
-        if warehouse is not None:
-            self._pool.submit(warehouse.__exit__, None, None, None)
+        # A read still running finishes and is dropped: emptying the queue frees a reader waiting
+        # to hand over a chunk, which then sees the stop before reading another.
+        self._stop.set()
+        with contextlib.suppress(queue.Empty):
+            self._ready.get_nowait()
+        self._pool.submit(self._close)  # when no read ever started
         self._pool.shutdown(wait=True)
 
 
