@@ -148,8 +148,7 @@ def collect_metrics(
     ctx: TriplContext, config_id: uuid.UUID, control: JobControl, *, replay: bool
 ) -> dict[str, Any]:
     """Collect [control.time_from, control.time_to) of one scan config; returns the run's counters."""
-    plan = _load_plan(ctx, config_id)
-    config = plan.config
+    config, source = _load_scan(ctx, config_id)
     if not config.time_column or not config.interval:
         raise ScanFailed("Metric collection needs both time_column and interval on the scan config")
     if control.time_from is None or control.time_to is None:
@@ -168,7 +167,8 @@ def collect_metrics(
     first = max(start, as_utc(resume_from)) if resume_from else start
     todo = list(iter_chunks(first, end, chunk_interval)) if first < end else []
     chunks_total = counters.chunks + len(todo)
-    with _ChunkReader(ctx, plan.source) as reader:
+    with _ChunkReader(ctx, source) as reader:  # the connection opens while the plan is read
+        plan = _load_plan(ctx, config, source)
         try:
             base = parse_base_query(config.base_query, reader.dialect)
         except InvalidQuery as exc:
@@ -222,20 +222,27 @@ def chunk_interval_of(config: ScanConfig) -> str:
     return interval if interval_seconds(interval) >= interval_seconds(DEFAULT_CHUNK) else DEFAULT_CHUNK
 
 
-def _load_plan(ctx: TriplContext, config_id: uuid.UUID) -> Plan:
+def _load_scan(ctx: TriplContext, config_id: uuid.UUID) -> tuple[ScanConfig, DataSource]:
     with ctx.db.sessions() as db:
         config = db.get(ScanConfig, config_id)
         if config is None:
             raise ScanFailed("The scan config no longer exists")
         source = db.get(DataSource, config.data_source_id)
-        project = db.get(Project, config.project_id)
-        if source is None or project is None:
+        if source is None:
             raise ScanFailed("The scan config's data source no longer exists")
+        db.expunge_all()
+    return config, source
+
+
+def _load_plan(ctx: TriplContext, config: ScanConfig, source: DataSource) -> Plan:
+    with ctx.db.sessions() as db:
+        project = db.get(Project, config.project_id)
+        if project is None:
+            raise ScanFailed("The scan config's project no longer exists")
         index = _plan_index(db, project, config)
         row_limit = config.metrics_row_limit or int(
             effective(db, ctx.settings, "runtime.metrics_row_limit_default")
         )
-        db.expunge_all()
     try:
         identity = EventIdentity.for_config(config)
     except IdentityError as exc:
