@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from tests.observe.metric_support import make_scan
+from tests.observe.warehouse.bigquery_server import BigQueryServer
+from tests.observe.warehouse.chdb_server import ChdbClickHouseServer
+from tests.observe.warehouse.sql_dataset import sql_text
 from tests.plan.factories import make_event, make_event_type
 
 from tripl.core.context import TriplContext
@@ -79,11 +82,15 @@ def make_warehouse(ctx: TriplContext, rows: list[tuple[int, str, str, str | None
             "CREATE TABLE events (ts TIMESTAMP, type VARCHAR, name VARCHAR, country VARCHAR,"
             " platform VARCHAR, app_version VARCHAR)"
         )
-        conn.executemany(
-            "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
-            [((T0 + timedelta(minutes=m)).replace(tzinfo=None), *rest) for m, *rest in rows],
-        )
+        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", naive_rows(rows))
     return name
+
+
+def naive_rows(
+    rows: list[tuple[int, str, str, str | None, str, str | None]],
+) -> list[tuple[datetime, str, str, str | None, str, str | None]]:
+    """The rows with their timestamps, as naive UTC datetimes (a TIMESTAMP column's values)."""
+    return [((T0 + timedelta(minutes=m)).replace(tzinfo=None), t, n, c, p, v) for m, t, n, c, p, v in rows]
 
 
 @dataclass
@@ -413,6 +420,52 @@ def test_a_drift_field_kept_whole_as_a_breakdown_is_counted_from_its_rows(
     assert world.breakdown(E, world.home.id, "platform") == {(b, p, False): c for (b, p), c in home.items()}
 
 
+# --- the same rows in other warehouses: every engine must store what DuckDB stores -------------
+
+
+def stored(w: World) -> dict[str, Any]:
+    """Every series, breakdown and app-version row the collection stored for `w`'s scan config."""
+    scopes = [(P, w.scan.id), (T, w.screen.id), (T, w.click.id), (E, w.home.id), (E, w.buy.id)]
+    return {
+        "series": [w.series(*scope) for scope in scopes],
+        "breakdowns": [w.breakdown(*scope, column) for scope in scopes for column in ("country", "platform")],
+        "versions": [w.versions(*scope) for scope in scopes],
+    }
+
+
+def on_source(world: World, source: DataSource, **changes: Any) -> World:
+    """The world's (DuckDB) scan config copied onto `source`, with `changes` (e.g. its base_query)."""
+    with world.ctx.db.transaction() as db:
+        on_duckdb = db.get(ScanConfig, world.scan.id)
+        assert on_duckdb is not None
+        db.add(source)
+        db.flush()
+        skipped = {"id", "name", "data_source_id", "created_at", "updated_at"}
+        copied = {
+            c.key: getattr(on_duckdb, c.key) for c in ScanConfig.__table__.columns if c.key not in skipped
+        }
+        scan = ScanConfig(**{**copied, **changes}, name=f"on {source.name}", data_source_id=source.id)
+        db.add(scan)
+    return replace(world, scan=scan)
+
+
+def assert_stores_the_same_as_duckdb(world: World, other: World) -> None:
+    """Collect the same window on DuckDB and on `other`: the run's counters and every stored row agree."""
+    on_duckdb, on_other = world.collect(), other.collect()
+    expected = stored(world)
+    assert expected["series"][0] == {T0: 9, T0 + H: 5, T0 + 2 * H: 4}  # pinned by the tests above
+    assert on_other == on_duckdb
+    assert stored(other) == expected
+
+
+def values_sql(rows: list[tuple[int, str, str, str | None, str, str | None]]) -> str:
+    """`(...), (...)` of ROWS for an INSERT, timestamps as UTC text."""
+    return ", ".join(
+        "(" + ", ".join(sql_text(v) for v in (f"{ts:%Y-%m-%d %H:%M:%S}", *rest)) + ")"
+        for ts, *rest in naive_rows(rows)
+    )
+
+
 def test_a_postgresql_warehouse_stores_the_same_series_as_duckdb(
     world: World, pg_database_factory: Callable[[], str]
 ) -> None:
@@ -425,38 +478,81 @@ def test_a_postgresql_warehouse_stores_the_same_series_as_duckdb(
             " app_version text)"
         )
         with conn.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO events VALUES (%s, %s, %s, %s, %s, %s)",
-                [((T0 + timedelta(minutes=m)).replace(tzinfo=None), *rest) for m, *rest in ROWS],
-            )
-    with world.ctx.db.transaction() as db:
-        on_duckdb = db.get(ScanConfig, world.scan.id)
-        assert on_duckdb is not None
-        source = DataSource(name=f"pg-{database}", db_type=DBType.postgres, host="127.0.0.1", port=5432,
-                            database_name=database, username="postgres")  # fmt: skip
-        db.add(source)
-        db.flush()
-        copied = {c.key: getattr(on_duckdb, c.key) for c in ScanConfig.__table__.columns if c.key not in {
-            "id", "name", "data_source_id", "created_at", "updated_at"}}  # fmt: skip
-        on_postgres = ScanConfig(**copied, name="on postgres", data_source_id=source.id)
-        db.add(on_postgres)
-    world.collect()
-    on_pg = World(world.ctx, on_postgres, world.screen, world.click, world.home, world.buy)
-    on_pg.collect()
+            cursor.executemany("INSERT INTO events VALUES (%s, %s, %s, %s, %s, %s)", naive_rows(ROWS))
+    source = DataSource(name=f"pg-{database}", db_type=DBType.postgres, host="127.0.0.1", port=5432,
+                        database_name=database, username="postgres")  # fmt: skip
+    assert_stores_the_same_as_duckdb(world, on_source(world, source))
 
-    def stored(w: World) -> dict[str, Any]:
-        scopes = [(P, w.scan.id), (T, w.screen.id), (T, w.click.id), (E, w.home.id), (E, w.buy.id)]
-        return {
-            "series": [w.series(*scope) for scope in scopes],
-            "breakdowns": [
-                w.breakdown(*scope, column) for scope in scopes for column in ("country", "platform")
-            ],
-            "versions": [w.versions(*scope) for scope in scopes],
-        }
 
-    duckdb_series = stored(world)
-    assert duckdb_series["series"][0] == {T0: 9, T0 + H: 5, T0 + 2 * H: 4}
-    assert stored(on_pg) == duckdb_series
+CLICKHOUSE_PASSWORD = "s3cret-Pa55word"
+
+
+@pytest.fixture(scope="module")
+def clickhouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChdbClickHouseServer]:
+    server = ChdbClickHouseServer(
+        str(tmp_path_factory.mktemp("chdb")), users={"default": "", "reader": CLICKHOUSE_PASSWORD}
+    )
+    server.execute("CREATE DATABASE analytics")
+    server.execute(
+        "CREATE TABLE analytics.events (ts DateTime('UTC'), type String, name String,"
+        " country Nullable(String), platform String, app_version Nullable(String))"
+        " ENGINE = MergeTree ORDER BY ts"
+    )
+    server.execute(f"INSERT INTO analytics.events VALUES {values_sql(ROWS)}")
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_a_clickhouse_warehouse_stores_the_same_series_as_duckdb(
+    world: World, clickhouse: ChdbClickHouseServer
+) -> None:
+    source = DataSource(
+        name=f"clickhouse-{uuid.uuid4().hex[:8]}",
+        db_type=DBType.clickhouse,
+        host="127.0.0.1",
+        port=clickhouse.port,
+        database_name="analytics",
+        username="reader",
+        password_encrypted=world.ctx.cipher.encrypt(CLICKHOUSE_PASSWORD),
+    )
+    clickhouse.requests.clear()
+    assert_stores_the_same_as_duckdb(world, on_source(world, source))
+    assert clickhouse.requests  # the rows did come through the server
+
+
+BIGQUERY_PROJECT = "tripl-test"
+
+
+@pytest.fixture(scope="module")
+def bigquery() -> Iterator[BigQueryServer]:
+    server = BigQueryServer(project=BIGQUERY_PROJECT)
+    server.execute("CREATE SCHEMA analytics")
+    server.execute(
+        "CREATE TABLE analytics.events (ts TIMESTAMPTZ, type VARCHAR, name VARCHAR, country VARCHAR,"
+        " platform VARCHAR, app_version VARCHAR)"
+    )
+    server.execute(f"INSERT INTO analytics.events VALUES {values_sql(ROWS)}")  # the server runs in UTC
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_a_bigquery_warehouse_stores_the_same_series_as_duckdb(
+    world: World, bigquery: BigQueryServer
+) -> None:
+    source = DataSource(
+        name=f"bigquery-{uuid.uuid4().hex[:8]}",
+        db_type=DBType.bigquery,
+        host="",
+        port=0,
+        database_name=BIGQUERY_PROJECT,
+        extra_params={"api_endpoint": bigquery.url, "location": "US"},
+    )
+    bigquery.requests.clear()
+    other = on_source(world, source, base_query="SELECT * FROM analytics.events")
+    assert_stores_the_same_as_duckdb(world, other)
+    assert any(r.path.endswith("/queries") for r in bigquery.requests)
 
 
 def test_resume_from_the_checkpoint(world: World) -> None:
