@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, func, select, update
@@ -16,6 +18,7 @@ from tests.observe.scan_support import make_config, make_warehouse
 
 from tripl.core.context import TriplContext
 from tripl.core.db import utcnow
+from tripl.observe.data_sources.models import DataSource
 from tripl.observe.metrics import collection
 from tripl.observe.metrics.models import CoveragePoint, MetricPoint, MetricSeries
 from tripl.observe.metrics.storage import write_chunk
@@ -187,6 +190,43 @@ def test_a_cancel_between_chunks_drops_the_chunks_read_ahead(
     row = load_job(context, job.id)
     assert row.result_summary is not None and row.result_summary["chunks_done"] == 2
     assert row.checkpoint is not None and row.checkpoint["metrics"]["next_chunk_from"] == hours[2].isoformat()
+
+
+@pytest.mark.parametrize("ending", [ScanJobStatus.completed, ScanJobStatus.cancelled, ScanJobStatus.failed])
+def test_the_warehouse_file_is_released_however_the_run_ends(
+    context: TriplContext, project: dict[str, Any], monkeypatch: pytest.MonkeyPatch, ending: ScanJobStatus
+) -> None:
+    config, start, end = replay_setup(context, project)
+    with context.db.sessions() as db:
+        source = db.get(DataSource, config.data_source_id)
+        assert source is not None
+        path = Path(context.settings.data_dir) / "warehouses" / source.database_name
+    job = add_job(
+        context, config, kind=ScanJobKind.replay, status=ScanJobStatus.pending, time_from=start, time_to=end
+    )
+    held_while_writing: list[bool] = []
+
+    def write(db: Session, *args: Any) -> None:
+        write_chunk(db, *args)
+        held_while_writing.append(not can_open_for_writing(path))
+        if ending == ScanJobStatus.cancelled and len(held_while_writing) == 2:
+            db.execute(update(ScanJob).where(ScanJob.id == job.id).values(cancel_requested=True))
+
+    monkeypatch.setattr(collection, "write_chunk", write)
+    if ending == ScanJobStatus.failed:
+        fetching(monkeypatch, fail_at=3)
+    assert run_job(context, job.id) == ending
+    assert held_while_writing[0]  # the reader had it open (read only) while chunks were still to come
+    assert can_open_for_writing(path)  # and let it go when the run ended
+
+
+def can_open_for_writing(path: Path) -> bool:
+    """False while this process holds the DuckDB file open read-only (as a collection's reader does)."""
+    try:
+        duckdb.connect(str(path)).close()
+    except duckdb.ConnectionException:
+        return False
+    return True
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:

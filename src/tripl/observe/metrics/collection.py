@@ -363,7 +363,7 @@ class _ChunkReader:
         self._warehouse = open_for(ctx, source)  # not opened yet
         self.dialect = self._warehouse.dialect
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-warehouse")
-        self._ready: queue.Queue[list[ChunkResults] | Exception] = queue.Queue(maxsize=1)
+        self._ready: queue.Queue[list[ChunkResults] | BaseException] = queue.Queue(maxsize=1)
         self._stop = threading.Event()
         self._is_open = False  # touched on the reader's thread only
         self._opened = self._pool.submit(self._open)
@@ -395,7 +395,7 @@ class _ChunkReader:
                 if self._stop.is_set():
                     return
                 self._ready.put(_fetch_chunk(self._warehouse, queries, plan, chunk_start, chunk_end, split))
-        except Exception as exc:  # the main thread raises it when it reaches this chunk
+        except BaseException as exc:  # the main thread raises it when it reaches this chunk
             self._ready.put(exc)
         finally:
             self._close()
@@ -403,7 +403,7 @@ class _ChunkReader:
     def next(self) -> list[ChunkResults]:
         """The next chunk's results, waiting for them if need be."""
         item = self._ready.get()
-        if isinstance(item, Exception):
+        if isinstance(item, BaseException):
             raise item
         return item
 
