@@ -354,10 +354,11 @@ def _run_queries(plan: Plan, base: Any, dialect: str) -> RunQueries:
 
 class _ChunkReader:
     """The run's warehouse reads, on one dedicated thread (a connection is never shared between
-    threads). The thread opens the connection while the main thread builds the queries, then reads
-    the chunks back to back, at most two ahead of the main thread (one waiting to be taken, one
-    being read), and closes the connection after the last one; so reading, closing and the main
-    thread's counting and writing overlap, and no read waits for the main thread to ask for it."""
+    threads). The thread opens the connection while the main thread reads the plan and builds the
+    queries, then reads the chunks back to back, at most two ahead of the main thread (one waiting
+    to be taken, one being read), and closes the connection after the last one; so reading, closing
+    and the main thread's counting and writing overlap, and no read waits for the main thread to ask
+    for it."""
 
     def __init__(self, ctx: TriplContext, source: DataSource) -> None:
         self._warehouse = open_for(ctx, source)  # not opened yet
