@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import Uuid, bindparam, delete, insert, select, update
+from sqlalchemy import Table, Uuid, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
@@ -32,6 +32,43 @@ SeriesKey = tuple[SeriesKind, MetricScopeType, str, str, str, bool]
 _series, _points = SERIES_TABLE, POINTS_TABLE
 
 
+# Built once: a chunk runs each of these with new parameters, and building a statement (plus its
+# cache key) cost about as much as SQLite running it.
+_series_of_scan = select(_series.c.id).where(_series.c.scan_config_id == bindparam("scan")).scalar_subquery()
+_DELETE_POINTS = delete(_points).where(
+    _points.c.series_id.in_(_series_of_scan),
+    _points.c.bucket >= bindparam("start"),
+    _points.c.bucket < bindparam("end"),
+)
+_coverage = cast(Table, CoveragePoint.__table__)
+_DELETE_COVERAGE = delete(_coverage).where(
+    _coverage.c.scan_config_id == bindparam("scan"),
+    _coverage.c.bucket >= bindparam("start"),
+    _coverage.c.bucket < bindparam("end"),
+)
+# Locked until the chunk commits: a series deleted meanwhile waits, then takes its new points
+# along (the points' cascade trigger; they have no foreign key). SQLite's writer lock does the
+# same: the chunk's DELETE statements took it before this read.
+_SCAN_SERIES = (
+    select(
+        _series.c.id, _series.c.kind, _series.c.scope_type, _series.c.scope_ref,
+        _series.c.column, _series.c.value, _series.c.is_other, _series.c.event_type_id,
+    )
+    .where(_series.c.scan_config_id == bindparam("scan"))
+    .with_for_update(key_share=True)
+)  # fmt: skip
+_events = cast(Table, Event.__table__)
+# Last-seen times only move forward.
+_TOUCH_LAST_SEEN = (
+    update(_events)
+    .where(
+        _events.c.id == bindparam("event"),
+        _events.c.last_seen_at.is_(None) | (_events.c.last_seen_at < bindparam("seen")),
+    )
+    .values(last_seen_at=bindparam("seen"))
+)
+
+
 def write_chunk(
     db: Session,
     scan_id: uuid.UUID,
@@ -44,21 +81,10 @@ def write_chunk(
 ) -> None:
     """Replace the chunk's stored series points of this scan and refresh shadows and last-seen
     times, in the caller's transaction `db`."""
-    scan_series = select(_series.c.id).where(_series.c.scan_config_id == scan_id).scalar_subquery()
-    db.execute(
-        delete(_points).where(
-            _points.c.series_id.in_(scan_series),
-            _points.c.bucket >= chunk_start,
-            _points.c.bucket < chunk_end,
-        )
-    )
-    db.execute(
-        delete(CoveragePoint).where(
-            CoveragePoint.scan_config_id == scan_id,
-            CoveragePoint.bucket >= chunk_start,
-            CoveragePoint.bucket < chunk_end,
-        )
-    )
+    connection = db.connection()
+    window = {"scan": scan_id, "start": chunk_start, "end": chunk_end}
+    connection.execute(_DELETE_POINTS, window)
+    connection.execute(_DELETE_COVERAGE, window)
     keys = [
         (r.kind, r.scope.scope_type, r.scope.scope_ref, r.column, r.value, r.is_other) for r in points.series
     ]
@@ -138,15 +164,9 @@ def _stored_series(
 ) -> tuple[dict[SeriesKey, int], dict[int, uuid.UUID | None]]:
     ids: dict[SeriesKey, int] = {}
     moved: dict[int, uuid.UUID | None] = {}
-    # Locked until the chunk commits: a series deleted meanwhile waits, then takes its new points
-    # along (the points' cascade trigger; they have no foreign key). SQLite's writer lock does the
-    # same: the chunk's DELETE statements took it before this read.
-    for series, kind, scope_type, scope_ref, column, value, is_other, type_id in db.execute(
-        select(
-            _series.c.id, _series.c.kind, _series.c.scope_type, _series.c.scope_ref,
-            _series.c.column, _series.c.value, _series.c.is_other, _series.c.event_type_id,
-        ).where(_series.c.scan_config_id == scan_id).with_for_update(key_share=True)
-    ):  # fmt: skip
+    for series, kind, scope_type, scope_ref, column, value, is_other, type_id in db.connection().execute(
+        _SCAN_SERIES, {"scan": scan_id}
+    ):
         key = (kind, scope_type, scope_ref, column, value, is_other)
         ids[key] = series
         scope = wanted.get(key)
@@ -274,16 +294,9 @@ def _processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any]
 
 
 def _touch_last_seen(db: Session, last_seen: dict[uuid.UUID, datetime]) -> None:
-    """Event.last_seen_at moves forward only; one UPDATE per distinct newest bucket."""
-    by_bucket: dict[datetime, list[uuid.UUID]] = {}
-    for event_id, bucket in last_seen.items():
-        by_bucket.setdefault(bucket, []).append(event_id)
-    for bucket, ids in by_bucket.items():
-        db.execute(
-            update(Event)
-            .where(Event.id.in_(ids), (Event.last_seen_at.is_(None)) | (Event.last_seen_at < bucket))
-            .values(last_seen_at=bucket)
-            .execution_options(synchronize_session=False)
+    if last_seen:
+        db.connection().execute(
+            _TOUCH_LAST_SEEN, [{"event": event_id, "seen": seen} for event_id, seen in last_seen.items()]
         )
 
 

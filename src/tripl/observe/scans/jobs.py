@@ -18,6 +18,7 @@ Lifecycle: pending → running → completed | failed | cancelled.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import re
@@ -27,10 +28,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlglot
-from sqlalchemy import event, select, update
+from sqlalchemy import Table, Update, bindparam, event, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -97,35 +98,44 @@ class _Claim:
     def write_in(self, db: Session, **values: Any) -> None:
         """The conditional update inside the caller's transaction (LostClaim rolls it all back)."""
         now = utcnow()
-        updated = affected_rows(
-            db.execute(
-                update(ScanJob)
-                .where(
-                    ScanJob.id == self.job_id,
-                    ScanJob.status == ScanJobStatus.running,
-                    ScanJob.attempts == self.attempt,
-                )
-                .values({"heartbeat_at": now, "updated_at": now, **values})
-                .execution_options(synchronize_session=False)
-            )
-        )
-        if not updated:
+        values = {"heartbeat_at": now, "updated_at": now, **values}
+        params = {f"new_{name}": value for name, value in values.items()}
+        statement = _claimed_update(tuple(values))
+        result = db.connection().execute(statement, {"job": self.job_id, "attempt": self.attempt, **params})
+        if not affected_rows(result):
             self.lost = True
             raise LostClaim(str(self.job_id))
 
     def cancel_requested(self) -> bool:
         if self.lost:
             raise LostClaim(str(self.job_id))
-        with self.ctx.db.sessions() as db:
-            row = db.execute(
-                select(ScanJob.cancel_requested, ScanJob.status, ScanJob.attempts).where(
-                    ScanJob.id == self.job_id
-                )
-            ).first()
+        with self.ctx.db.engine.connect() as connection:
+            row = connection.execute(_JOB_STATE, {"job": self.job_id}).first()
         if row is None or row.status != ScanJobStatus.running or row.attempts != self.attempt:
             self.lost = True
             raise LostClaim(str(self.job_id))
         return bool(row.cancel_requested)
+
+
+# The runner's own statements, built once (a long job runs them once per chunk).
+_jobs = cast(Table, ScanJob.__table__)
+_JOB_STATE = select(_jobs.c.cancel_requested, _jobs.c.status, _jobs.c.attempts).where(
+    _jobs.c.id == bindparam("job")
+)
+
+
+@functools.cache
+def _claimed_update(columns: tuple[str, ...]) -> Update:
+    """UPDATE of `columns` (from `new_<column>` parameters) while the job is still this attempt's."""
+    return (
+        update(_jobs)
+        .where(
+            _jobs.c.id == bindparam("job"),
+            _jobs.c.status == ScanJobStatus.running,
+            _jobs.c.attempts == bindparam("attempt"),
+        )
+        .values({name: bindparam(f"new_{name}") for name in columns})
+    )
 
 
 @dataclass
