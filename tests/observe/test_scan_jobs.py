@@ -424,6 +424,47 @@ def test_cancelling_a_running_replay_stops_at_the_next_chunk_and_keeps_what_was_
     assert metrics.calls[0]["replay"] is True
 
 
+def test_a_cancel_after_the_last_chunk_ends_the_job_cancelled_with_every_chunk_kept(
+    monkeypatch: pytest.MonkeyPatch,
+    owner: TestClient,
+    editor: TestClient,
+    context: TriplContext,
+    monitoring_scan: ScanConfig,
+) -> None:
+    def user_cancels_after_the_last_chunk(chunks_done: int, control: JobControl) -> None:
+        if chunks_done == 3:
+            editor.post(f"{API}/{monitoring_scan.id}/jobs/{control.job_id}/cancel")
+
+    metrics = ChunkedMetrics(context, user_cancels_after_the_last_chunk)
+    install_pipeline(monkeypatch, jobs.METRICS_PIPELINE, metrics)
+    start = floor_bucket(utcnow(), ScanInterval.h1) - timedelta(hours=10)
+    job = owner.post(
+        f"{API}/{monitoring_scan.id}/metrics/replay",
+        json={"time_from": start.isoformat(), "time_to": (start + timedelta(hours=3)).isoformat()},
+    ).json()
+    assert drain_queue(context) == ["cancelled"]
+
+    assert stored_buckets(context, monitoring_scan.id) == [start + timedelta(hours=h) for h in range(3)]
+    row = load_job(context, job["id"])
+    assert row.status == ScanJobStatus.cancelled and (row.result_summary or {})["chunks_done"] == 3
+
+
+def test_a_finished_job_records_its_last_phase_as_done_with_its_outcome(
+    monkeypatch: pytest.MonkeyPatch, owner: TestClient, context: TriplContext, monitoring_scan: ScanConfig
+) -> None:
+    install_pipeline(monkeypatch, jobs.METRICS_PIPELINE, ChunkedMetrics(context))
+    start = floor_bucket(utcnow(), ScanInterval.h1) - timedelta(hours=10)
+    job = owner.post(
+        f"{API}/{monitoring_scan.id}/metrics/replay",
+        json={"time_from": start.isoformat(), "time_to": (start + timedelta(hours=2)).isoformat()},
+    ).json()
+    assert drain_queue(context) == ["completed"]
+
+    row = load_job(context, job["id"])
+    assert row.checkpoint is not None and row.checkpoint["done"] == ["metrics"]
+    assert (row.result_summary or {})["metric_chunks"] == 2 and row.completed_at is not None
+
+
 @pytest.mark.parametrize("final", [ScanJobStatus.completed, ScanJobStatus.failed, ScanJobStatus.cancelled])
 def test_only_active_jobs_can_be_cancelled(
     editor: TestClient, context: TriplContext, catalog_scan: ScanConfig, final: ScanJobStatus

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import sqlglot
-from sqlalchemy import Table, Update, bindparam, event, select, update
+from sqlalchemy import Connection, Row, Table, Update, bindparam, event, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -110,11 +110,18 @@ class _Claim:
         if self.lost:
             raise LostClaim(str(self.job_id))
         with self.ctx.db.engine.connect() as connection:
-            row = connection.execute(_JOB_STATE, {"job": self.job_id}).first()
+            return bool(self._state(connection).cancel_requested)
+
+    def state_in(self, db: Session) -> Row[Any]:
+        """The job's row state read in the caller's transaction; LostClaim when it is not ours."""
+        return self._state(db.connection())
+
+    def _state(self, connection: Connection) -> Row[Any]:
+        row = connection.execute(_JOB_STATE, {"job": self.job_id}).first()
         if row is None or row.status != ScanJobStatus.running or row.attempts != self.attempt:
             self.lost = True
             raise LostClaim(str(self.job_id))
-        return bool(row.cancel_requested)
+        return row
 
 
 # The runner's own statements, built once (a long job runs them once per chunk).
@@ -227,7 +234,6 @@ def run_job(ctx: TriplContext, job_id: uuid.UUID, *, now: datetime | None = None
     started = time.monotonic()
     try:
         _dispatch(ctx, row, config, claim, state)
-        cancelled = claim.cancel_requested()
     except LostClaim:
         log.warning("scan job %s was taken over by another worker; stopping", job_id)
         return None
@@ -245,8 +251,7 @@ def run_job(ctx: TriplContext, job_id: uuid.UUID, *, now: datetime | None = None
     finally:
         heartbeat.close()
     state.summary.update(_outcome_summary(row, time.monotonic() - started))
-    status = ScanJobStatus.cancelled if cancelled else ScanJobStatus.completed
-    return _finish(claim, row, status, state, error=None)
+    return _finish(claim, row, None, state, error=None)
 
 
 def _claim(ctx: TriplContext, job_id: uuid.UUID, now: datetime) -> tuple[ScanJob, ScanConfig] | None:
@@ -311,7 +316,7 @@ def _dispatch(ctx: TriplContext, row: ScanJob, config: ScanConfig, claim: _Claim
         phases.append(("groups", lambda control: _pipeline(GROUPS_PIPELINE)(ctx, config.id, control)))
 
     done: list[str] = list(state.checkpoints.get("done") or [])
-    for phase, run in phases:
+    for number, (phase, run) in enumerate(phases):
         if phase in done:
             continue  # finished before a worker crash; its counters are already in the summary
         if claim.cancel_requested():
@@ -323,7 +328,8 @@ def _dispatch(ctx: TriplContext, row: ScanJob, config: ScanConfig, claim: _Claim
         state.summary[f"{phase}_seconds"] = round(time.monotonic() - started, 3)
         done.append(phase)
         state.checkpoints["done"] = done
-        claim.write(result_summary=dict(state.summary), checkpoint=dict(state.checkpoints))
+        if number < len(phases) - 1:  # the last phase's end is written with the job's outcome
+            claim.write(result_summary=dict(state.summary), checkpoint=dict(state.checkpoints))
 
 
 def _pipeline(where: tuple[str, str]) -> Callable[..., dict[str, Any]]:
@@ -368,17 +374,26 @@ def _finish_failed(claim: _Claim, row: ScanJob, state: _JobState, message: str) 
 
 
 def _finish(
-    claim: _Claim, row: ScanJob, status: ScanJobStatus, state: _JobState, *, error: str | None
+    claim: _Claim, row: ScanJob, status: ScanJobStatus | None, state: _JobState, *, error: str | None
 ) -> ScanJobStatus | None:
+    """Write the job's outcome and its checkpoints in one transaction. With no `status` the job ran
+    to its end: completed, or cancelled when a cancel arrived meanwhile (read in that transaction,
+    so a cancel is either seen here or comes after the job finished)."""
     now = utcnow()
     try:
         with claim.ctx.db.transaction() as db:
+            ended: dict[str, Any] = {}
+            if status is None:
+                cancelled = claim.state_in(db).cancel_requested
+                status = ScanJobStatus.cancelled if cancelled else ScanJobStatus.completed
+                ended["checkpoint"] = dict(state.checkpoints)  # the last phase is done
             claim.write_in(
                 db,
                 status=status,
                 completed_at=now,
                 result_summary=dict(state.summary) or None,
                 error_message=error,
+                **ended,
             )
             _record_backoff(db, row, status, now)
     except LostClaim:
