@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import sqlglot
-from sqlalchemy import Connection, Row, Table, Update, bindparam, event, select, update
+from sqlalchemy import Connection, Table, Update, bindparam, event, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -110,18 +110,18 @@ class _Claim:
         if self.lost:
             raise LostClaim(str(self.job_id))
         with self.ctx.db.engine.connect() as connection:
-            return bool(self._state(connection).cancel_requested)
+            return self._cancel_requested(connection)
 
-    def state_in(self, db: Session) -> Row[Any]:
-        """The job's row state read in the caller's transaction; LostClaim when it is not ours."""
-        return self._state(db.connection())
+    def cancel_requested_in(self, db: Session) -> bool:
+        """`cancel_requested`, read in the caller's transaction."""
+        return self._cancel_requested(db.connection())
 
-    def _state(self, connection: Connection) -> Row[Any]:
+    def _cancel_requested(self, connection: Connection) -> bool:
         row = connection.execute(_JOB_STATE, {"job": self.job_id}).first()
         if row is None or row.status != ScanJobStatus.running or row.attempts != self.attempt:
             self.lost = True
             raise LostClaim(str(self.job_id))
-        return row
+        return bool(row.cancel_requested)
 
 
 # The runner's own statements, built once (a long job runs them once per chunk).
@@ -384,7 +384,7 @@ def _finish(
         with claim.ctx.db.transaction() as db:
             ended: dict[str, Any] = {}
             if status is None:
-                cancelled = claim.state_in(db).cancel_requested
+                cancelled = claim.cancel_requested_in(db)
                 status = ScanJobStatus.cancelled if cancelled else ScanJobStatus.completed
                 ended["checkpoint"] = dict(state.checkpoints)  # the last phase is done
             claim.write_in(
