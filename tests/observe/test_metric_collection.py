@@ -267,6 +267,18 @@ def test_coverage_shadows_and_last_seen(world: World) -> None:
     assert home.last_seen_at == T0 + 2 * H
 
 
+def test_seeing_an_event_is_not_editing_it(world: World) -> None:
+    with world.ctx.db.sessions() as db:
+        edited_before = {e.id: e.updated_at for e in db.scalars(select(Event))}
+    world.collect()
+    with world.ctx.db.sessions() as db:
+        home = db.get(Event, world.home.id)
+        edited_after = {e.id: e.updated_at for e in db.scalars(select(Event))}
+    assert home is not None and home.last_seen_at == T0 + 2 * H
+    # `updated_at` is what the activity feed lists as "event updated": a scan must not flood it.
+    assert edited_after == edited_before
+
+
 def test_breakdowns_keep_the_top_value_and_fold_the_rest(world: World) -> None:
     result = world.collect()
     # Events: top 1 country per chunk, the rest in Other; the parts add up to the event's total.

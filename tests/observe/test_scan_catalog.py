@@ -98,6 +98,21 @@ def ui_setup(context: TriplContext, project: dict[str, Any], **config: Any) -> t
     return event_type, make_config(context, project["id"], source, **values)
 
 
+def test_a_catalog_run_that_sees_known_events_again_does_not_mark_them_edited(
+    context: TriplContext, project: dict[str, Any]
+) -> None:
+    event_type, config = ui_setup(context, project)
+    run_catalog(context, config.id, Control(config.id))
+    first = events_by_name(context, event_type.id)
+    summary = run_catalog(context, config.id, Control(config.id))
+    again = events_by_name(context, event_type.id)
+
+    assert summary["events_created"] == 0 and set(again) == set(first)
+    for name, event in again.items():
+        assert event.last_seen_at is not None and event.last_seen_at >= first[name].last_seen_at  # type: ignore[operator]
+        assert event.updated_at == first[name].updated_at, name
+
+
 def test_catalog_creates_events_values_and_variables(context: TriplContext, project: dict[str, Any]) -> None:
     event_type, config = ui_setup(context, project)
     summary = run_catalog(context, config.id, Control(config.id))

@@ -58,14 +58,15 @@ _SCAN_SERIES = (
     .with_for_update(key_share=True)
 )  # fmt: skip
 _events = cast(Table, Event.__table__)
-# Last-seen times only move forward.
+# Last-seen times only move forward. Seeing an event is not editing it: `updated_at` (what the
+# activity feed lists as "updated") stays.
 _TOUCH_LAST_SEEN = (
     update(_events)
     .where(
         _events.c.id == bindparam("event"),
         _events.c.last_seen_at.is_(None) | (_events.c.last_seen_at < bindparam("seen")),
     )
-    .values(last_seen_at=bindparam("seen"))
+    .values(last_seen_at=bindparam("seen"), updated_at=_events.c.updated_at)
 )
 
 

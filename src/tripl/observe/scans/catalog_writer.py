@@ -140,7 +140,7 @@ def write_catalog(
                 update(Event)
                 .where(Event.id.in_(part))
                 .where((Event.last_seen_at.is_(None)) | (Event.last_seen_at < seen_at))
-                .values(last_seen_at=seen_at)
+                .values(last_seen_at=seen_at, updated_at=Event.updated_at)  # seen, not edited
                 .execution_options(synchronize_session=False)
             )
     return result
