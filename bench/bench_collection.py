@@ -13,6 +13,8 @@ no Python loops), hourly over `--days` days ending at the current hour. Then, pe
   process right after the catalog job it ran so events exist (replays reuse the catalog's event
   mapping): the replay is timed in a worker that has run a job before, as workers do;
 - collect+breakdowns: the same with a platform breakdown, app versions and platform drift.
+- collect, chunk unset: the plain replay with `replay_chunk_interval` left to tripl (chunks that
+  start at a day and grow while they read quickly).
 Each measurement runs in its own subprocess (a "worker"), which reports its wall time, its CPU
 time (all its threads; with DuckDB that includes the engine's, with PostgreSQL not the server's)
 and peak RSS (ru_maxrss, which includes the engine's memory when DuckDB runs inside the worker, and the
@@ -217,7 +219,14 @@ def bench_context(data_dir: Path) -> TriplContext:
     )
 
 
-def make_scan(ctx: TriplContext, source: dict[str, Any], *, breakdowns: bool, label: str) -> uuid.UUID:
+def make_scan(
+    ctx: TriplContext,
+    source: dict[str, Any],
+    *,
+    breakdowns: bool,
+    label: str,
+    chunk: ScanInterval | None = REPLAY_CHUNK,
+) -> uuid.UUID:
     with ctx.db.transaction() as db:
         actor = db.scalar(select(User).where(User.email == "bench@example.com"))
         if actor is None:
@@ -240,7 +249,7 @@ def make_scan(ctx: TriplContext, source: dict[str, Any], *, breakdowns: bool, la
             time_column="event_time",
             event_name_format="{event_name}",
             interval=ScanInterval.h1,
-            replay_chunk_interval=REPLAY_CHUNK,
+            replay_chunk_interval=chunk,
             metrics_row_limit=5_000_000,
             scan_row_limit=1_000_000,
             metric_breakdown_columns=["platform"] if breakdowns else [],
@@ -382,28 +391,36 @@ def measure_engine(
     window_args = (start.isoformat(), end.isoformat())
     variants = [(mode, chunked) for mode in ("plain", "breakdowns") for chunked in ("no", "yes")]
     variants.append(("breakdowns-2", "no"))
-    runs: dict[Any, list[dict[str, Any]]] = {key: [] for key in [*variants, False, True]}
-    failed: dict[bool, str] = {}
+    # Collections: plain, with breakdowns, and plain with the replay chunk left to tripl.
+    collections: list[tuple[bool, ScanInterval | None]] = [
+        (False, REPLAY_CHUNK),
+        (True, REPLAY_CHUNK),
+        (False, None),
+    ]
+    runs: dict[Any, list[dict[str, Any]]] = {key: [] for key in [*variants, *collections]}
+    failed: dict[Any, str] = {}
     # Rounds interleave every measurement, so a slow spell of the machine touches them alike.
     for round_no in range(repeat):
         for mode, chunked in variants:
             runs[(mode, chunked)].append(
                 in_worker("--bare", engine, bare_target, *window_args, mode, chunked)
             )
-        for breakdowns in (False, True):
-            if breakdowns in failed:
+        for key in collections:
+            if key in failed:
                 continue
-            name = f"{engine}-{'breakdowns' if breakdowns else 'plain'}-{round_no}"
-            config_id = make_scan(ctx, source, breakdowns=breakdowns, label=name)
+            breakdowns, chunk = key
+            kind = "breakdowns" if breakdowns else "plain" if chunk else "unset-chunk"
+            name = f"{engine}-{kind}-{round_no}"
+            config_id = make_scan(ctx, source, breakdowns=breakdowns, label=name, chunk=chunk)
             catalog_job = new_job(ctx, config_id, ScanJobKind.catalog, None, None)
             worker = in_worker("--collect", str(data_dir), str(catalog_job), *window_args)
             catalog, *replay = worker["jobs"]
             if catalog["status"] != "completed":
-                failed[breakdowns] = f"the catalog run {catalog['status']}: {catalog['error']}"
+                failed[key] = f"the catalog run {catalog['status']}: {catalog['error']}"
             elif replay[0]["status"] != "completed":
-                failed[breakdowns] = f"{replay[0]['status']}: {replay[0]['error']}"
+                failed[key] = f"{replay[0]['status']}: {replay[0]['error']}"
             else:
-                runs[breakdowns].append({**replay[0], "rss_mb": worker["rss_mb"]})
+                runs[key].append({**replay[0], "rss_mb": worker["rss_mb"]})
     bare = median_run(runs[("plain", "no")])
     print(f"\n{label}: {rows:,} rows, {bare['groups']:,} (bucket, event, type) groups; "
           f"median of {repeat} runs (range of wall times)")  # fmt: skip
@@ -422,13 +439,14 @@ def measure_engine(
             run = median_run(runs[(mode, chunked)])
             line(label, run, whole, f"({run['result_rows']:,} result rows)")
     line("  of them the first 2", median_run(runs[("breakdowns-2", "no")]), whole, "(what tripl queries)")
-    for breakdowns in (False, True):
-        name = "collect+breakdowns" if breakdowns else "collect"
-        if breakdowns in failed:
-            print(f"  {name}: {failed[breakdowns]}")
+    for key in collections:
+        breakdowns, chunk = key
+        name = "collect+breakdowns" if breakdowns else "collect" if chunk else "collect, chunk unset"
+        if key in failed:
+            print(f"  {name}: {failed[key]}")
             continue
         # The ratio is against the same aggregations, each run once over the whole window.
-        run = median_run(runs[breakdowns])
+        run = median_run(runs[key])
         line(name, run, median_run(runs[("breakdowns" if breakdowns else "plain", "no")]))
         summary = run["summary"]
         keys = ("chunks", "metric_rows", "breakdown_rows", "version_rows")

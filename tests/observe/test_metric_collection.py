@@ -26,8 +26,8 @@ from tests.plan.factories import make_event, make_event_type
 
 from tripl.core.context import TriplContext
 from tripl.observe.data_sources.models import DataSource
-from tripl.observe.metrics import storage
-from tripl.observe.metrics.collection import chunk_interval_of, collect_metrics
+from tripl.observe.metrics import collection, storage
+from tripl.observe.metrics.collection import ChunkResults, ChunkWindows, chunk_interval_of, collect_metrics
 from tripl.observe.metrics.models import (
     AppVersionPoint,
     BreakdownPoint,
@@ -41,7 +41,7 @@ from tripl.observe.metrics.versions import kept_versions, release_order_key
 from tripl.observe.reconciliation.models import ShadowEvent, ShadowEventStatus
 from tripl.observe.scans.models import ScanConfig, ScanInterval
 from tripl.observe.scans.runtime import ScanFailed
-from tripl.observe.warehouse.base import DBType
+from tripl.observe.warehouse.base import ColumnarResult, DBType
 from tripl.observe.warehouse.duckdb import DuckDBWarehouse
 from tripl.plan.event_types.models import EventType
 from tripl.plan.events.models import Event
@@ -605,6 +605,64 @@ def test_an_unset_chunk_that_reaches_the_row_limit_is_read_again_in_halves(world
     configure(None, 1)  # a single bucket over the limit cannot be split
     with pytest.raises(ScanFailed, match="one bucket exceeds it"):
         world.collect(world.control(T0, T0 + 3 * H))
+
+
+DAY = timedelta(days=1)
+
+
+def set_chunk(world: World, chunk: ScanInterval | None) -> None:
+    with world.ctx.db.transaction() as db:
+        db.get(ScanConfig, world.scan.id).replay_chunk_interval = chunk  # type: ignore[union-attr]
+
+
+def test_unset_chunks_grow_while_cheap_and_store_what_day_chunks_store(world: World) -> None:
+    span = (T0 - 4 * DAY, T0 + 6 * DAY)  # ten days; the rows are all in T0's first hours
+    set_chunk(world, ScanInterval.d1)
+    assert world.collect(world.control(*span))["chunks"] == 10
+    in_days = stored(world)
+    with world.ctx.db.transaction() as db:  # start again from nothing
+        db.execute(delete(MetricSeries).where(MetricSeries.scan_config_id == world.scan.id))
+        db.execute(delete(CoveragePoint).where(CoveragePoint.scan_config_id == world.scan.id))
+    assert world.row_count() == 0
+
+    set_chunk(world, None)
+    control = world.control(*span)
+    result = world.collect(control)
+    # 1 day, then 2, 4 and the 3 days left: each chunk read quickly, far below the row limit.
+    assert result["chunks"] == 4 and result["query_rows_scanned"] == len(ROWS)
+    assert stored(world) == in_days
+    assert [r["chunks_done"] for r in control.reports] == [1, 2, 3, 4]
+    assert control.reports[-1]["chunks_total"] == 4  # estimated while the chunks grew, exact at the end
+
+
+def test_unset_chunks_stay_a_day_while_reads_are_slow(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(collection, "GROW_BELOW_SECONDS", 0.0)  # every read counts as slow
+    set_chunk(world, None)
+    control = world.control(T0 - 4 * DAY, T0 + 6 * DAY)
+    assert world.collect(control)["chunks"] == 10
+    assert control.reports[0]["chunks_total"] == 10
+
+
+def results_of(rows: int) -> list[ChunkResults]:
+    result = ColumnarResult(columns=[], data=[], row_count=rows)
+    return [ChunkResults(T0, T0 + DAY, result, [result])]
+
+
+def test_a_chunk_near_the_row_limit_stops_the_growth_and_a_split_one_halves_it() -> None:
+    windows = ChunkWindows("1d", grows=True, end=T0 + 100 * DAY, row_limit=1000)
+    assert windows.end_of(T0 + H) == T0 + DAY  # the first chunk ends on the day grid
+    windows.read(results_of(250), 0.1)  # a quarter of the limit: twice as long next time
+    assert windows.end_of(T0 + DAY) == T0 + 3 * DAY
+    windows.read(results_of(251), 0.1)  # more: it stays
+    assert windows.end_of(T0 + 3 * DAY) == T0 + 5 * DAY
+    for _ in range(10):
+        windows.read(results_of(10), 0.1)
+    assert windows.end_of(T0) == T0 + 16 * DAY  # at most MAX_CHUNK_GROWTH days
+    windows.read(results_of(10) * 2, 0.1)  # read again in halves: half as long
+    assert windows.end_of(T0) == T0 + 8 * DAY and windows.chunks_left(T0 + 96 * DAY) == 1
+    fixed = ChunkWindows("1d", grows=False, end=T0 + 100 * DAY, row_limit=1000)
+    fixed.read(results_of(1), 0.1)
+    assert fixed.end_of(T0) == T0 + DAY and fixed.chunks_left(T0 + H) == 100
 
 
 def test_chunks_follow_the_replay_chunk_interval(world: World) -> None:

@@ -1,7 +1,8 @@
 """Metric collection: a scan's [time_from, time_to) read from the warehouse into stored series.
 
-The window is cut into chunks (`replay_chunk_interval`, else a day or the interval when longer)
-on the bucket grid; a chunk of that default size whose results reach `metrics_row_limit` is read
+The window is cut into chunks on the bucket grid: `replay_chunk_interval`, or when it is unset,
+chunks that start at a day (or the interval when longer) and grow while they read quickly and far
+below `metrics_row_limit` (`ChunkWindows`); such a chunk whose results reach the limit is read
 again in halves, so only one bucket over the limit fails the run.
 Per chunk the warehouse does the counting: one bucketed GROUP BY over the identity columns (plus
 the app version column), and one top-values query per breakdown column and per distribution
@@ -16,8 +17,10 @@ ahead are dropped).
 from __future__ import annotations
 
 import contextlib
+import math
 import queue
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -37,7 +40,7 @@ from tripl.observe.scans.models import ScanConfig
 from tripl.observe.scans.naming import EventIdentity, IdentityError
 from tripl.observe.scans.runtime import JobControl, ScanFailed
 from tripl.observe.warehouse.base import ColumnarResult, Warehouse
-from tripl.observe.warehouse.buckets import as_utc, floor_bucket, interval_seconds, iter_chunks
+from tripl.observe.warehouse.buckets import as_utc, floor_bucket, interval_seconds, iter_chunks, next_bucket
 from tripl.observe.warehouse.sql import (
     BUCKET_ALIAS,
     COUNT_ALIAS,
@@ -59,6 +62,10 @@ from tripl.workspace.settings.service import effective
 
 DEFAULT_KEEP_RELEASES = 10
 DEFAULT_CHUNK = "1d"
+# An unset chunk doubles after one whose queries took less than this and returned at most a
+# quarter of the row limit, up to MAX_CHUNK_GROWTH times its first size.
+GROW_BELOW_SECONDS = 2.0
+MAX_CHUNK_GROWTH = 16
 # Distribution-drift fields have no configured value limit; keep their busiest values (PSI over
 # the top values plus one Other share is what drift detection compares).
 DRIFT_VALUES_LIMIT = 100
@@ -113,6 +120,59 @@ class ChunkResults:
 
 
 @dataclass
+class ReadChunk:
+    """One chunk as the reader hands it over: its results (or its halves'), and how many chunks
+    are expected after it (exact for a set chunk interval, an estimate while unset chunks grow;
+    0 only after the last)."""
+
+    parts: list[ChunkResults]
+    chunks_left: int
+
+
+class ChunkWindows:
+    """Where each chunk of a run ends, decided as the reads go (on the reader's thread).
+
+    A set `replay_chunk_interval` cuts on its own grid. Unset, the first chunk ends on the grid of
+    a day (or of the interval when longer), and after a chunk whose queries read quickly and far
+    below the row limit the next one is twice as long, up to MAX_CHUNK_GROWTH times: every chunk
+    costs its own queries and transaction, and a 30-day hourly replay of 10^7 rows took 0.31 s in
+    day chunks against 0.15 s in weekly ones. Chunks that read slowly or near the limit stay a day,
+    so progress and cancel stay prompt on big warehouses; after a chunk that had to be split
+    (`_fetch_chunk`) the next one is half as long.
+    """
+
+    def __init__(self, chunk_interval: str, *, grows: bool, end: datetime, row_limit: int) -> None:
+        self._interval = chunk_interval
+        self._step = timedelta(seconds=interval_seconds(chunk_interval))
+        self._grows = grows
+        self._end = end
+        self._row_limit = row_limit
+        self._growth = 1
+
+    def end_of(self, start: datetime) -> datetime:
+        """The end of the chunk starting at `start` (past the first chunk, always on the grid)."""
+        stop = start + self._growth * self._step if self._growth > 1 else next_bucket(start, self._interval)
+        return min(stop, self._end)
+
+    def read(self, parts: list[ChunkResults], seconds: float) -> None:
+        """Size the next chunk after what reading this one took."""
+        if not self._grows:
+            return
+        rows = max(result.row_count for part in parts for result in (part.counts, *part.values))
+        if len(parts) > 1:
+            self._growth = max(1, self._growth // 2)
+        elif rows <= self._row_limit // 4 and seconds < GROW_BELOW_SECONDS:
+            self._growth = min(2 * self._growth, MAX_CHUNK_GROWTH)
+
+    def chunks_left(self, start: datetime) -> int:
+        if start >= self._end:
+            return 0
+        if self._growth == 1:
+            return sum(1 for _ in iter_chunks(start, self._end, self._interval))
+        return math.ceil((self._end - start) / (self._growth * self._step))
+
+
+@dataclass
 class Counters:
     chunks: int = 0
     metric_rows: int = 0
@@ -156,17 +216,12 @@ def collect_metrics(
     interval = config.interval.value
     start = floor_bucket(control.time_from, interval)
     end = floor_bucket(control.time_to, interval)
-    chunk_interval = chunk_interval_of(config)
-    # Unset, the chunk is ours to choose: one that reaches the row limit is read again in halves.
-    split = config.replay_chunk_interval is None
     saved = control.checkpoint or {}
     resume_from = datetime.fromisoformat(saved["next_chunk_from"]) if saved.get("next_chunk_from") else None
     counters = Counters.from_checkpoint(saved.get("counters") if resume_from else None)
     details: list[str] = []
     cancelled = False
     first = max(start, as_utc(resume_from)) if resume_from else start
-    todo = list(iter_chunks(first, end, chunk_interval)) if first < end else []
-    chunks_total = counters.chunks + len(todo)
     with _ChunkReader(ctx, source) as reader:  # the connection opens while the plan is read
         plan = _load_plan(ctx, config, source)
         try:
@@ -175,15 +230,21 @@ def collect_metrics(
             raise ScanFailed(f"The scan's base query is not valid: {exc}") from None
         resolver = agg.Resolver(plan.identity, plan.index)  # names each identity once per run
         queries = _run_queries(plan, base, reader.dialect)
+        # Unset, the chunk is ours to choose: it grows while cheap, and one that reaches the row
+        # limit is read again in halves.
+        ours = config.replay_chunk_interval is None
+        windows = ChunkWindows(chunk_interval_of(config), grows=ours, end=end, row_limit=plan.row_limit)
         # While a chunk is counted and written, the warehouse already runs the next ones' queries.
-        reader.start(queries, plan, todo, split=split)
-        for _ in todo:
+        reader.start(queries, plan, first, windows, split=ours)
+        chunks_left = windows.chunks_left(first)
+        while chunks_left:
             if counters.chunks and control.cancel_requested():
                 cancelled = True
                 break  # the chunks read ahead are dropped unwritten
-            parts = reader.next()  # the chunk, or its halves when it was split
-            chunks_total += len(parts) - 1
-            for number, fetched in enumerate(parts):
+            read = reader.next()
+            chunks_left = read.chunks_left
+            chunks_total = counters.chunks + len(read.parts) + chunks_left
+            for number, fetched in enumerate(read.parts):  # the chunk, or its halves when it was split
                 if number and control.cancel_requested():
                     cancelled = True
                     break
@@ -212,9 +273,10 @@ def collect_metrics(
 
 
 def chunk_interval_of(config: ScanConfig) -> str:
-    """The scan's `replay_chunk_interval`; unset, one day (or the interval when longer). Every
-    chunk costs its own queries and transaction: a 30-day hourly replay in hourly chunks took 20x
-    as long as in weekly ones. An unset chunk that reaches the row limit is split (`_fetch_chunk`)."""
+    """The scan's `replay_chunk_interval`; unset, one day (or the interval when longer): the first
+    chunk's size, which grows while chunks are cheap (`ChunkWindows`). Every chunk costs its own
+    queries and transaction: a 30-day hourly replay in hourly chunks took 20x as long as in weekly
+    ones."""
     assert config.interval is not None
     if config.replay_chunk_interval is not None:
         return config.replay_chunk_interval.value
@@ -364,7 +426,7 @@ class _ChunkReader:
         self._warehouse = open_for(ctx, source)  # not opened yet
         self.dialect = self._warehouse.dialect
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-warehouse")
-        self._ready: queue.Queue[list[ChunkResults] | BaseException] = queue.Queue(maxsize=1)
+        self._ready: queue.Queue[ReadChunk | BaseException] = queue.Queue(maxsize=1)
         self._stop = threading.Event()
         self._is_open = False  # touched on the reader's thread only
         self._opened = self._pool.submit(self._open)
@@ -382,27 +444,33 @@ class _ChunkReader:
             self._warehouse.__exit__(None, None, None)
 
     def start(
-        self, queries: RunQueries, plan: Plan, todo: list[tuple[datetime, datetime]], *, split: bool
+        self, queries: RunQueries, plan: Plan, first: datetime, windows: ChunkWindows, *, split: bool
     ) -> None:
-        """Wait for the connection (raising why it failed), then read `todo`'s chunks in order."""
+        """Wait for the connection (raising why it failed), then read the chunks from `first` on,
+        in order, each ending where `windows` says."""
         self._opened.result()
-        self._pool.submit(self._read_all, queries, plan, todo, split)
+        self._pool.submit(self._read_all, queries, plan, first, windows, split)
 
     def _read_all(
-        self, queries: RunQueries, plan: Plan, todo: list[tuple[datetime, datetime]], split: bool
+        self, queries: RunQueries, plan: Plan, first: datetime, windows: ChunkWindows, split: bool
     ) -> None:
         try:
-            for chunk_start, chunk_end in todo:
+            chunk_start = first
+            while (chunk_end := windows.end_of(chunk_start)) > chunk_start:
                 if self._stop.is_set():
                     return
-                self._ready.put(_fetch_chunk(self._warehouse, queries, plan, chunk_start, chunk_end, split))
+                began = time.monotonic()
+                parts = _fetch_chunk(self._warehouse, queries, plan, chunk_start, chunk_end, split)
+                windows.read(parts, time.monotonic() - began)
+                self._ready.put(ReadChunk(parts, windows.chunks_left(chunk_end)))
+                chunk_start = chunk_end
         except BaseException as exc:  # the main thread raises it when it reaches this chunk
             self._ready.put(exc)
         finally:
             self._close()
 
-    def next(self) -> list[ChunkResults]:
-        """The next chunk's results, waiting for them if need be."""
+    def next(self) -> ReadChunk:
+        """The next chunk, waiting for it if need be."""
         item = self._ready.get()
         if isinstance(item, BaseException):
             raise item
