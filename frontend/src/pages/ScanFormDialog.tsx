@@ -183,9 +183,9 @@ export function ScanFormDialog({ slug, scan, onClose }: { slug: string; scan?: S
               <input list={columnsListId} value={form.distribution_drift_fields} onChange={(e) => set("distribution_drift_fields", e.target.value)} />
             </Field>
             {number("cardinality_threshold", "Cardinality threshold", "More distinct values than this: a field is not an enum (default 100)")}
-            <Field label="Replay chunk interval" hint="Collections read the warehouse in chunks this long (≥ interval); shorter if a chunk hits the metrics row limit" error={err("replay_chunk_interval")}>
+            <Field label="Replay chunk interval" hint="Collections read the warehouse in chunks this long (≥ interval). Automatic: chunks start at 1d (or the interval if longer), grow while reads are quick, and are halved when one hits the metrics row limit" error={err("replay_chunk_interval")}>
               <select value={form.replay_chunk_interval} onChange={(e) => set("replay_chunk_interval", e.target.value as ScanForm["replay_chunk_interval"])}>
-                <option value="">Default (1d, or the interval if longer)</option>
+                <option value="">Automatic (from 1d, growing while quick)</option>
                 {INTERVALS.map((i) => <option key={i}>{i}</option>)}
               </select>
             </Field>
