@@ -81,6 +81,15 @@ def stored_buckets(ctx: TriplContext, config_id: uuid.UUID) -> list[datetime]:
         )
 
 
+def replay_hours(owner: TestClient, scan: ScanConfig, hours: int) -> tuple[datetime, dict[str, Any]]:
+    """Ask for a replay of `hours` hours starting ten hours ago; its start and the job created."""
+    start = floor_bucket(utcnow(), ScanInterval.h1) - timedelta(hours=10)
+    window = {"time_from": start.isoformat(), "time_to": (start + timedelta(hours=hours)).isoformat()}
+    response = owner.post(f"{API}/{scan.id}/metrics/replay", json=window)
+    assert response.status_code == 201, response.text
+    return start, response.json()
+
+
 class ChunkedMetrics:
     """A metrics pipeline over the job window in 1h chunks: cancel checked and a checkpoint saved
     at every chunk boundary, resuming from the checkpoint. `after_chunk` lets a test act mid-run."""
@@ -407,11 +416,7 @@ def test_cancelling_a_running_replay_stops_at_the_next_chunk_and_keeps_what_was_
 
     metrics = ChunkedMetrics(context, after_chunk=user_cancels_after_two_chunks)
     install_pipeline(monkeypatch, jobs.METRICS_PIPELINE, metrics)
-    start = floor_bucket(utcnow(), ScanInterval.h1) - timedelta(hours=10)
-    job = owner.post(
-        f"{API}/{monitoring_scan.id}/metrics/replay",
-        json={"time_from": start.isoformat(), "time_to": (start + timedelta(hours=5)).isoformat()},
-    ).json()
+    start, job = replay_hours(owner, monitoring_scan, 5)
     assert drain_queue(context) == ["cancelled"]
 
     assert cancel_answers[0]["status"] == "running" and cancel_answers[0]["cancel_requested"] is True
@@ -437,11 +442,7 @@ def test_a_cancel_after_the_last_chunk_ends_the_job_cancelled_with_every_chunk_k
 
     metrics = ChunkedMetrics(context, user_cancels_after_the_last_chunk)
     install_pipeline(monkeypatch, jobs.METRICS_PIPELINE, metrics)
-    start = floor_bucket(utcnow(), ScanInterval.h1) - timedelta(hours=10)
-    job = owner.post(
-        f"{API}/{monitoring_scan.id}/metrics/replay",
-        json={"time_from": start.isoformat(), "time_to": (start + timedelta(hours=3)).isoformat()},
-    ).json()
+    start, job = replay_hours(owner, monitoring_scan, 3)
     assert drain_queue(context) == ["cancelled"]
 
     assert stored_buckets(context, monitoring_scan.id) == [start + timedelta(hours=h) for h in range(3)]
@@ -453,11 +454,7 @@ def test_a_finished_job_records_its_last_phase_as_done_with_its_outcome(
     monkeypatch: pytest.MonkeyPatch, owner: TestClient, context: TriplContext, monitoring_scan: ScanConfig
 ) -> None:
     install_pipeline(monkeypatch, jobs.METRICS_PIPELINE, ChunkedMetrics(context))
-    start = floor_bucket(utcnow(), ScanInterval.h1) - timedelta(hours=10)
-    job = owner.post(
-        f"{API}/{monitoring_scan.id}/metrics/replay",
-        json={"time_from": start.isoformat(), "time_to": (start + timedelta(hours=2)).isoformat()},
-    ).json()
+    _, job = replay_hours(owner, monitoring_scan, 2)
     assert drain_queue(context) == ["completed"]
 
     row = load_job(context, job["id"])
@@ -492,11 +489,7 @@ def test_a_job_whose_worker_died_is_resumed_from_its_checkpoint_and_runs_once(
 
     metrics = ChunkedMetrics(context, after_chunk=first_worker_hangs_after_two_chunks)
     install_pipeline(monkeypatch, jobs.METRICS_PIPELINE, metrics)
-    start = floor_bucket(utcnow(), ScanInterval.h1) - timedelta(hours=10)
-    job = owner.post(
-        f"{API}/{monitoring_scan.id}/metrics/replay",
-        json={"time_from": start.isoformat(), "time_to": (start + timedelta(hours=4)).isoformat()},
-    ).json()
+    start, job = replay_hours(owner, monitoring_scan, 4)
     clear_queue(context)
 
     first_result: list[Any] = []
