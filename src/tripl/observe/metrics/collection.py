@@ -234,9 +234,9 @@ def collect_metrics(
         # limit is read again in halves.
         ours = config.replay_chunk_interval is None
         windows = ChunkWindows(chunk_interval_of(config), grows=ours, end=end, row_limit=plan.row_limit)
+        chunks_left = windows.chunks_left(first)  # from here on `windows` is the reader's
         # While a chunk is counted and written, the warehouse already runs the next ones' queries.
         reader.start(queries, plan, first, windows, split=ours)
-        chunks_left = windows.chunks_left(first)
         while chunks_left:
             if counters.chunks and control.cancel_requested():
                 cancelled = True
