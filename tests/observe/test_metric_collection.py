@@ -42,6 +42,7 @@ from tripl.observe.reconciliation.models import ShadowEvent, ShadowEventStatus
 from tripl.observe.scans.models import ScanConfig, ScanInterval
 from tripl.observe.scans.runtime import ScanFailed
 from tripl.observe.warehouse.base import ColumnarResult, DBType
+from tripl.observe.warehouse.buckets import iter_chunks
 from tripl.observe.warehouse.duckdb import DuckDBWarehouse
 from tripl.plan.event_types.models import EventType
 from tripl.plan.events.models import Event
@@ -663,6 +664,10 @@ def test_a_chunk_near_the_row_limit_stops_the_growth_and_a_split_one_halves_it()
     fixed = ChunkWindows("1d", grows=False, end=T0 + 100 * DAY, row_limit=1000)
     fixed.read(results_of(1), 0.1)
     assert fixed.end_of(T0) == T0 + DAY and fixed.chunks_left(T0 + H) == 100
+    for interval in ("1h", "6h", "1d", "1w"):  # counted, exactly as the chunks are cut
+        start, end = T0 + timedelta(minutes=20), T0 + timedelta(days=30, hours=5)
+        windows = ChunkWindows(interval, grows=False, end=end, row_limit=1000)
+        assert windows.chunks_left(start) == len(list(iter_chunks(start, end, interval))), interval
 
 
 def test_chunks_follow_the_replay_chunk_interval(world: World) -> None:

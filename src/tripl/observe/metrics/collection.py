@@ -40,7 +40,7 @@ from tripl.observe.scans.models import ScanConfig
 from tripl.observe.scans.naming import EventIdentity, IdentityError
 from tripl.observe.scans.runtime import JobControl, ScanFailed
 from tripl.observe.warehouse.base import ColumnarResult, Warehouse
-from tripl.observe.warehouse.buckets import as_utc, floor_bucket, interval_seconds, iter_chunks, next_bucket
+from tripl.observe.warehouse.buckets import as_utc, floor_bucket, interval_seconds, next_bucket
 from tripl.observe.warehouse.sql import (
     BUCKET_ALIAS,
     COUNT_ALIAS,
@@ -158,18 +158,20 @@ class ChunkWindows:
         """Size the next chunk after what reading this one took."""
         if not self._grows:
             return
-        rows = max(result.row_count for part in parts for result in (part.counts, *part.values))
         if len(parts) > 1:
             self._growth = max(1, self._growth // 2)
-        elif rows <= self._row_limit // 4 and seconds < GROW_BELOW_SECONDS:
+            return
+        rows = max(result.row_count for result in (parts[0].counts, *parts[0].values))
+        if rows <= self._row_limit // 4 and seconds < GROW_BELOW_SECONDS:
             self._growth = min(2 * self._growth, MAX_CHUNK_GROWTH)
 
     def chunks_left(self, start: datetime) -> int:
+        """Chunks from `start` to the end at the current size (a count per chunk, not a walk: a
+        replay can have thousands of chunks)."""
         if start >= self._end:
             return 0
-        if self._growth == 1:
-            return sum(1 for _ in iter_chunks(start, self._end, self._interval))
-        return math.ceil((self._end - start) / (self._growth * self._step))
+        first_end = self.end_of(start)  # the only chunk that may start off the grid
+        return 1 + math.ceil((self._end - first_end) / (self._growth * self._step))
 
 
 @dataclass
