@@ -11,16 +11,19 @@ no Python loops), hourly over `--days` days ending at the current hour. Then, pe
   tripl's own work;
 - collect: a replay job over the same range through the job runner (`run_job`), run by a worker
   process right after the catalog job it ran so events exist (replays reuse the catalog's event
-  mapping): the replay is timed in a worker that has run a job before, as workers do;
-- collect+breakdowns: the same with a platform breakdown, app versions and platform drift.
-- collect, chunk unset: the plain replay with `replay_chunk_interval` left to tripl (chunks that
-  start at a day and grow while they read quickly).
+  mapping): the replay is timed in a worker that has run a job before, as workers do. Its
+  `replay_chunk_interval` is left unset, as a new scan config has it: tripl chooses the chunks
+  (a day first, then as long as that read predicts stays cheap);
+- collect+breakdowns: the same with a platform breakdown, app versions and platform drift;
+- collect, weekly chunks: the plain replay with `replay_chunk_interval` set to a week.
 Each measurement runs in its own subprocess (a "worker"), which reports its wall time, its CPU
 time (all its threads; with DuckDB that includes the engine's, with PostgreSQL not the server's)
 and peak RSS (ru_maxrss, which includes the engine's memory when DuckDB runs inside the worker, and the
 catalog run's).
 Every measurement runs `--repeat` times, in interleaved rounds; the report shows each one's median
-run and the range of its wall times (single runs on a 2-core machine vary by +-30%).
+run and the range of its wall times (single runs on a 2-core machine vary by +-30%). The ratio is
+the median over rounds of each run against the same round's bare query over the whole window: a
+slow spell of the machine then touches both sides of a ratio.
 Targets: collect / bare <= 1.3, worker peak RSS < 300 MB.
 """
 
@@ -250,7 +253,6 @@ def make_scan(
             event_name_format="{event_name}",
             interval=ScanInterval.h1,
             replay_chunk_interval=chunk,
-            metrics_row_limit=5_000_000,
             scan_row_limit=1_000_000,
             metric_breakdown_columns=["platform"] if breakdowns else [],
             distribution_drift_fields=["platform"] if breakdowns else [],
@@ -383,6 +385,14 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return {**middle, "spread": spread, "rss_mb": max(run["rss_mb"] for run in runs)}
 
 
+def paired_ratio(runs: list[dict[str, Any]], whole: list[dict[str, Any]]) -> float:
+    """The median over rounds of a run's wall time against the same round's `whole` run."""
+    whole_of = {run["round"]: run["seconds"] for run in whole}
+    ratios = sorted(run["seconds"] / whole_of[run["round"]] for run in runs if run["round"] in whole_of)
+    middle = len(ratios) // 2
+    return ratios[middle] if len(ratios) % 2 else (ratios[middle - 1] + ratios[middle]) / 2
+
+
 def measure_engine(
     ctx: TriplContext, data_dir: Path, label: str, source: dict[str, Any], bare_target: str,
     rows: int, start: datetime, end: datetime, repeat: int,
@@ -391,25 +401,21 @@ def measure_engine(
     window_args = (start.isoformat(), end.isoformat())
     variants = [(mode, chunked) for mode in ("plain", "breakdowns") for chunked in ("no", "yes")]
     variants.append(("breakdowns-2", "no"))
-    # Collections: plain, with breakdowns, and plain with the replay chunk left to tripl.
-    collections: list[tuple[bool, ScanInterval | None]] = [
-        (False, REPLAY_CHUNK),
-        (True, REPLAY_CHUNK),
-        (False, None),
-    ]
+    # Collections: plain and with breakdowns, chunks chosen by tripl; plain in weekly chunks.
+    collections: list[tuple[bool, ScanInterval | None]] = [(False, None), (True, None), (False, REPLAY_CHUNK)]
     runs: dict[Any, list[dict[str, Any]]] = {key: [] for key in [*variants, *collections]}
     failed: dict[Any, str] = {}
     # Rounds interleave every measurement, so a slow spell of the machine touches them alike.
     for round_no in range(repeat):
         for mode, chunked in variants:
             runs[(mode, chunked)].append(
-                in_worker("--bare", engine, bare_target, *window_args, mode, chunked)
+                {**in_worker("--bare", engine, bare_target, *window_args, mode, chunked), "round": round_no}
             )
         for key in collections:
             if key in failed:
                 continue
             breakdowns, chunk = key
-            kind = "breakdowns" if breakdowns else "plain" if chunk else "unset-chunk"
+            kind = "breakdowns" if breakdowns else "weekly" if chunk else "plain"
             name = f"{engine}-{kind}-{round_no}"
             config_id = make_scan(ctx, source, breakdowns=breakdowns, label=name, chunk=chunk)
             catalog_job = new_job(ctx, config_id, ScanJobKind.catalog, None, None)
@@ -420,7 +426,7 @@ def measure_engine(
             elif replay[0]["status"] != "completed":
                 failed[key] = f"{replay[0]['status']}: {replay[0]['error']}"
             else:
-                runs[key].append({**replay[0], "rss_mb": worker["rss_mb"]})
+                runs[key].append({**replay[0], "rss_mb": worker["rss_mb"], "round": round_no})
     bare = median_run(runs[("plain", "no")])
     print(f"\n{label}: {rows:,} rows, {bare['groups']:,} (bucket, event, type) groups; "
           f"median of {repeat} runs (range of wall times)")  # fmt: skip
@@ -428,27 +434,26 @@ def measure_engine(
         print(f"  warning: the bare query counted {bare['rows']:,} rows")
     print(f"  {'run':22} {'wall s':>7} {'range':>10} {'ratio':>6} {'CPU s':>6} {'rows/s':>12} {'RSS MB':>7}")
 
-    def line(name: str, run: dict[str, Any], whole: dict[str, Any], note: str = "") -> None:
-        ratio = run["seconds"] / whole["seconds"]
+    def line(name: str, key: Any, whole: list[dict[str, Any]], note: str = "") -> None:
+        run = median_run(runs[key])
+        ratio = paired_ratio(runs[key], whole)
         print(f"  {name:22} {run['seconds']:7.2f} {run['spread']:>10} {ratio:6.2f} {run['cpu']:6.2f} "
               f"{rows / run['seconds']:12,.0f} {run['rss_mb']:7.0f}  {note}")  # fmt: skip
 
     for mode, name in (("plain", "bare GROUP BY"), ("breakdowns", "bare 3 GROUP BYs")):
-        whole = median_run(runs[(mode, "no")])
+        whole = runs[(mode, "no")]
         for chunked, label in (("no", name), ("yes", "  same, weekly chunks")):
-            run = median_run(runs[(mode, chunked)])
-            line(label, run, whole, f"({run['result_rows']:,} result rows)")
-    line("  of them the first 2", median_run(runs[("breakdowns-2", "no")]), whole, "(what tripl queries)")
+            line(label, (mode, chunked), whole, f"({runs[(mode, chunked)][0]['result_rows']:,} result rows)")
+    line("  of them the first 2", ("breakdowns-2", "no"), whole, "(what tripl queries)")
     for key in collections:
         breakdowns, chunk = key
-        name = "collect+breakdowns" if breakdowns else "collect" if chunk else "collect, chunk unset"
+        name = "collect+breakdowns" if breakdowns else "collect, weekly chunks" if chunk else "collect"
         if key in failed:
             print(f"  {name}: {failed[key]}")
             continue
         # The ratio is against the same aggregations, each run once over the whole window.
-        run = median_run(runs[key])
-        line(name, run, median_run(runs[("breakdowns" if breakdowns else "plain", "no")]))
-        summary = run["summary"]
+        line(name, key, runs[("breakdowns" if breakdowns else "plain", "no")])
+        summary = median_run(runs[key])["summary"]
         keys = ("chunks", "metric_rows", "breakdown_rows", "version_rows")
         print(f"  {'':22} {dict((k, summary[k]) for k in keys if k in summary)}")
 

@@ -629,11 +629,10 @@ def test_unset_chunks_grow_while_cheap_and_store_what_day_chunks_store(world: Wo
     set_chunk(world, None)
     control = world.control(*span)
     result = world.collect(control)
-    # 1 day, then 2, 4 and the 3 days left: each chunk read quickly, far below the row limit.
-    assert result["chunks"] == 4 and result["query_rows_scanned"] == len(ROWS)
+    # 1 day, read quickly and far below the row limit: the nine days left fit in the next chunk.
+    assert result["chunks"] == 2 and result["query_rows_scanned"] == len(ROWS)
     assert stored(world) == in_days
-    assert [r["chunks_done"] for r in control.reports] == [1, 2, 3, 4]
-    assert control.reports[-1]["chunks_total"] == 4  # estimated while the chunks grew, exact at the end
+    assert [(r["chunks_done"], r["chunks_total"]) for r in control.reports] == [(1, 2), (2, 2)]
 
 
 def test_unset_chunks_stay_a_day_while_reads_are_slow(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -644,20 +643,24 @@ def test_unset_chunks_stay_a_day_while_reads_are_slow(world: World, monkeypatch:
     assert control.reports[0]["chunks_total"] == 10
 
 
-def results_of(rows: int) -> list[ChunkResults]:
+def results_of(rows: int, span: timedelta = DAY) -> list[ChunkResults]:
     result = ColumnarResult(columns=[], data=[], row_count=rows)
-    return [ChunkResults(T0, T0 + DAY, result, [result])]
+    return [ChunkResults(T0, T0 + span, result, [result])]
 
 
-def test_a_chunk_near_the_row_limit_stops_the_growth_and_a_split_one_halves_it() -> None:
+def test_unset_chunks_grow_to_what_the_last_read_predicts_stays_cheap() -> None:
     windows = ChunkWindows("1d", grows=True, end=T0 + 100 * DAY, row_limit=1000)
-    assert windows.end_of(T0 + H) == T0 + DAY  # the first chunk ends on the day grid
-    windows.read(results_of(250), 0.1)  # a quarter of the limit: twice as long next time
-    assert windows.end_of(T0 + DAY) == T0 + 3 * DAY
-    windows.read(results_of(251), 0.1)  # more: it stays
+    assert windows.end_of(T0) == T0 + DAY
+    assert windows.end_of(T0 + H) == T0 + 2 * DAY  # at least a day, ending on the day grid
+    windows.read(results_of(100, 23 * H), 0.1)  # 23 hours: 2 days would return 209 rows, 4 days
+    assert windows.end_of(T0 + DAY) == T0 + 3 * DAY  # 417: over a quarter of the row limit
+    windows.read(results_of(126, 2 * DAY), 0.1)  # 4 days would return 252 rows: it stays
     assert windows.end_of(T0 + 3 * DAY) == T0 + 5 * DAY
-    for _ in range(10):
-        windows.read(results_of(10), 0.1)
+    windows.read(results_of(10, 2 * DAY), 0.3)  # 4 days would read in 0.6 s, 8 days in 1.2 s,
+    assert windows.end_of(T0) == T0 + 8 * DAY  # 16 days in 2.4 s: slower than GROW_BELOW_SECONDS
+    windows.read(results_of(10, 8 * DAY), 1.9)  # a slow chunk never shrinks the next one
+    assert windows.end_of(T0) == T0 + 8 * DAY
+    windows.read(results_of(0, 8 * DAY), 0.01)
     assert windows.end_of(T0) == T0 + 16 * DAY  # at most MAX_CHUNK_GROWTH days
     windows.read(results_of(10) * 2, 0.1)  # read again in halves: half as long
     assert windows.end_of(T0) == T0 + 8 * DAY and windows.chunks_left(T0 + 96 * DAY) == 1

@@ -1,9 +1,9 @@
 """Metric collection: a scan's [time_from, time_to) read from the warehouse into stored series.
 
 The window is cut into chunks on the bucket grid: `replay_chunk_interval`, or when it is unset,
-chunks that start at a day (or the interval when longer) and grow while they read quickly and far
-below `metrics_row_limit` (`ChunkWindows`); such a chunk whose results reach the limit is read
-again in halves, so only one bucket over the limit fails the run.
+a first chunk of a day (or the interval when longer), then chunks as long as that read predicts
+stays quick and far below `metrics_row_limit` (`ChunkWindows`); such a chunk whose results reach
+the limit is read again in halves, so only one bucket over the limit fails the run.
 Per chunk the warehouse does the counting: one bucketed GROUP BY over the identity columns (plus
 the app version column), and one top-values query per breakdown column and per distribution
 field (built once per run; only their time bounds change per chunk). The queries run on a
@@ -40,7 +40,7 @@ from tripl.observe.scans.models import ScanConfig
 from tripl.observe.scans.naming import EventIdentity, IdentityError
 from tripl.observe.scans.runtime import JobControl, ScanFailed
 from tripl.observe.warehouse.base import ColumnarResult, Warehouse
-from tripl.observe.warehouse.buckets import as_utc, floor_bucket, interval_seconds, next_bucket
+from tripl.observe.warehouse.buckets import as_utc, floor_bucket, interval_seconds, is_on_grid, next_bucket
 from tripl.observe.warehouse.sql import (
     BUCKET_ALIAS,
     COUNT_ALIAS,
@@ -62,8 +62,9 @@ from tripl.workspace.settings.service import effective
 
 DEFAULT_KEEP_RELEASES = 10
 DEFAULT_CHUNK = "1d"
-# An unset chunk doubles after one whose queries took less than this and returned at most a
-# quarter of the row limit, up to MAX_CHUNK_GROWTH times its first size.
+# An unset chunk grows (in powers of two, up to MAX_CHUNK_GROWTH times its first size) to the
+# longest one that, read at the rate of the chunk before, would take less than this and return
+# at most a quarter of the row limit.
 GROW_BELOW_SECONDS = 2.0
 MAX_CHUNK_GROWTH = 16
 # Distribution-drift fields have no configured value limit; keep their busiest values (PSI over
@@ -132,13 +133,13 @@ class ReadChunk:
 class ChunkWindows:
     """Where each chunk of a run ends, decided as the reads go (on the reader's thread).
 
-    A set `replay_chunk_interval` cuts on its own grid. Unset, the first chunk ends on the grid of
-    a day (or of the interval when longer), and after a chunk whose queries read quickly and far
-    below the row limit the next one is twice as long, up to MAX_CHUNK_GROWTH times: every chunk
+    A set `replay_chunk_interval` cuts on its own grid. Unset, the first chunk is a day (or the
+    interval when longer) up to the grid; each next one is as long as the read of the one before
+    predicts stays cheap (see GROW_BELOW_SECONDS), up to MAX_CHUNK_GROWTH times: every chunk
     costs its own queries and transaction, and a 30-day hourly replay of 10^7 rows took 0.31 s in
-    day chunks against 0.15 s in weekly ones. Chunks that read slowly or near the limit stay a day,
-    so progress and cancel stay prompt on big warehouses; after a chunk that had to be split
-    (`_fetch_chunk`) the next one is half as long.
+    day chunks against 0.15 s in weekly ones. Chunks that read slowly stay as they are (a day, when
+    the first one already was slow), so progress and cancel stay prompt on big warehouses; after a
+    chunk that had to be split (`_fetch_chunk`) the next one is half as long.
     """
 
     def __init__(self, chunk_interval: str, *, grows: bool, end: datetime, row_limit: int) -> None:
@@ -150,8 +151,14 @@ class ChunkWindows:
         self._growth = 1
 
     def end_of(self, start: datetime) -> datetime:
-        """The end of the chunk starting at `start` (past the first chunk, always on the grid)."""
-        stop = start + self._growth * self._step if self._growth > 1 else next_bucket(start, self._interval)
+        """The end of the chunk starting at `start`, on the grid (or the run's end). An unset chunk
+        is at least its size: a first chunk that starts off the grid takes the rest of that grid
+        step too, so the read it sizes the next ones by is not a sliver."""
+        if not self._grows:
+            return min(next_bucket(start, self._interval), self._end)
+        stop = start + self._growth * self._step
+        if not is_on_grid(stop, self._interval):
+            stop = next_bucket(stop, self._interval)
         return min(stop, self._end)
 
     def read(self, parts: list[ChunkResults], seconds: float) -> None:
@@ -161,9 +168,14 @@ class ChunkWindows:
         if len(parts) > 1:
             self._growth = max(1, self._growth // 2)
             return
-        rows = max(result.row_count for result in (parts[0].counts, *parts[0].values))
-        if rows <= self._row_limit // 4 and seconds < GROW_BELOW_SECONDS:
-            self._growth = min(2 * self._growth, MAX_CHUNK_GROWTH)
+        chunk = parts[0]
+        rows = max(result.row_count for result in (chunk.counts, *chunk.values))
+        span = chunk.end - chunk.start
+        while self._growth < MAX_CHUNK_GROWTH:
+            scale = 2 * self._growth * self._step / span  # the next size up, in chunks like this one
+            if rows * scale > self._row_limit // 4 or seconds * scale >= GROW_BELOW_SECONDS:
+                break
+            self._growth *= 2
 
     def chunks_left(self, start: datetime) -> int:
         """Chunks from `start` to the end at the current size (a count per chunk, not a walk: a
