@@ -400,54 +400,42 @@ def test_a_cancelled_pending_job_never_starts(
     assert "scan_job.cancel" in actions
 
 
-def test_cancelling_a_running_replay_stops_at_the_next_chunk_and_keeps_what_was_written(
+@pytest.mark.parametrize(
+    ("hours", "cancel_after"), [(5, 2), (3, 3)], ids=["at-the-next-chunk", "after-the-last-chunk"]
+)
+def test_cancelling_a_running_replay_ends_it_cancelled_and_keeps_what_was_written(
     monkeypatch: pytest.MonkeyPatch,
     owner: TestClient,
     editor: TestClient,
     context: TriplContext,
     monitoring_scan: ScanConfig,
+    hours: int,
+    cancel_after: int,
 ) -> None:
+    """A cancel mid-run stops the replay at the next chunk; one after its last chunk still ends it
+    cancelled, with every chunk kept."""
     cancel_answers: list[dict[str, Any]] = []
 
-    def user_cancels_after_two_chunks(chunks_done: int, control: JobControl) -> None:
-        if chunks_done == 2:
+    def user_cancels(chunks_done: int, control: JobControl) -> None:
+        if chunks_done == cancel_after:
             url = f"{API}/{monitoring_scan.id}/jobs/{control.job_id}/cancel"
             cancel_answers.append(editor.post(url).json())
 
-    metrics = ChunkedMetrics(context, after_chunk=user_cancels_after_two_chunks)
+    metrics = ChunkedMetrics(context, after_chunk=user_cancels)
     install_pipeline(monkeypatch, jobs.METRICS_PIPELINE, metrics)
-    start, job = replay_hours(owner, monitoring_scan, 5)
+    start, job = replay_hours(owner, monitoring_scan, hours)
     assert drain_queue(context) == ["cancelled"]
 
     assert cancel_answers[0]["status"] == "running" and cancel_answers[0]["cancel_requested"] is True
     row = load_job(context, job["id"])
     assert row.status == ScanJobStatus.cancelled and row.completed_at is not None
-    assert stored_buckets(context, monitoring_scan.id) == [start, start + timedelta(hours=1)]
+    written = [start + timedelta(hours=h) for h in range(cancel_after)]
+    assert stored_buckets(context, monitoring_scan.id) == written
     assert row.checkpoint is not None
-    assert row.checkpoint["metrics"] == {"next_chunk_from": (start + timedelta(hours=2)).isoformat()}
-    assert (row.result_summary or {})["chunks_done"] == 2
+    next_from = start + timedelta(hours=cancel_after)
+    assert row.checkpoint["metrics"] == {"next_chunk_from": next_from.isoformat()}
+    assert (row.result_summary or {})["chunks_done"] == cancel_after
     assert metrics.calls[0]["replay"] is True
-
-
-def test_a_cancel_after_the_last_chunk_ends_the_job_cancelled_with_every_chunk_kept(
-    monkeypatch: pytest.MonkeyPatch,
-    owner: TestClient,
-    editor: TestClient,
-    context: TriplContext,
-    monitoring_scan: ScanConfig,
-) -> None:
-    def user_cancels_after_the_last_chunk(chunks_done: int, control: JobControl) -> None:
-        if chunks_done == 3:
-            editor.post(f"{API}/{monitoring_scan.id}/jobs/{control.job_id}/cancel")
-
-    metrics = ChunkedMetrics(context, user_cancels_after_the_last_chunk)
-    install_pipeline(monkeypatch, jobs.METRICS_PIPELINE, metrics)
-    start, job = replay_hours(owner, monitoring_scan, 3)
-    assert drain_queue(context) == ["cancelled"]
-
-    assert stored_buckets(context, monitoring_scan.id) == [start + timedelta(hours=h) for h in range(3)]
-    row = load_job(context, job["id"])
-    assert row.status == ScanJobStatus.cancelled and (row.result_summary or {})["chunks_done"] == 3
 
 
 def test_a_finished_job_records_its_last_phase_as_done_with_its_outcome(

@@ -145,7 +145,7 @@ class ChunkWindows:
     def __init__(self, chunk_interval: str, *, grows: bool, end: datetime, row_limit: int) -> None:
         self._interval = chunk_interval
         self._step = timedelta(seconds=interval_seconds(chunk_interval))
-        self._grows = grows
+        self.grows = grows  # the chunks are tripl's to choose: they also split at the row limit
         self._end = end
         self._row_limit = row_limit
         self._growth = 1
@@ -154,7 +154,7 @@ class ChunkWindows:
         """The end of the chunk starting at `start`, on the grid (or the run's end). An unset chunk
         is at least its size: a first chunk that starts off the grid takes the rest of that grid
         step too, so the read it sizes the next ones by is not a sliver."""
-        if not self._grows:
+        if not self.grows:
             return min(next_bucket(start, self._interval), self._end)
         stop = start + self._growth * self._step
         if not is_on_grid(stop, self._interval):
@@ -163,7 +163,7 @@ class ChunkWindows:
 
     def read(self, parts: list[ChunkResults], seconds: float) -> None:
         """Size the next chunk after what reading this one took."""
-        if not self._grows:
+        if not self.grows:
             return
         if len(parts) > 1:
             self._growth = max(1, self._growth // 2)
@@ -250,7 +250,7 @@ def collect_metrics(
         windows = ChunkWindows(chunk_interval_of(config), grows=ours, end=end, row_limit=plan.row_limit)
         chunks_left = windows.chunks_left(first)  # from here on `windows` is the reader's
         # While a chunk is counted and written, the warehouse already runs the next ones' queries.
-        reader.start(queries, plan, first, windows, split=ours)
+        reader.start(queries, plan, first, windows)
         while chunks_left:
             if counters.chunks and control.cancel_requested():
                 cancelled = True
@@ -457,24 +457,20 @@ class _ChunkReader:
             self._is_open = False
             self._warehouse.__exit__(None, None, None)
 
-    def start(
-        self, queries: RunQueries, plan: Plan, first: datetime, windows: ChunkWindows, *, split: bool
-    ) -> None:
+    def start(self, queries: RunQueries, plan: Plan, first: datetime, windows: ChunkWindows) -> None:
         """Wait for the connection (raising why it failed), then read the chunks from `first` on,
         in order, each ending where `windows` says."""
         self._opened.result()
-        self._pool.submit(self._read_all, queries, plan, first, windows, split)
+        self._pool.submit(self._read_all, queries, plan, first, windows)
 
-    def _read_all(
-        self, queries: RunQueries, plan: Plan, first: datetime, windows: ChunkWindows, split: bool
-    ) -> None:
+    def _read_all(self, queries: RunQueries, plan: Plan, first: datetime, windows: ChunkWindows) -> None:
         try:
             chunk_start = first
             while (chunk_end := windows.end_of(chunk_start)) > chunk_start:
                 if self._stop.is_set():
                     return
                 began = time.monotonic()
-                parts = _fetch_chunk(self._warehouse, queries, plan, chunk_start, chunk_end, split)
+                parts = _fetch_chunk(self._warehouse, queries, plan, chunk_start, chunk_end, windows.grows)
                 windows.read(parts, time.monotonic() - began)
                 self._ready.put(ReadChunk(parts, windows.chunks_left(chunk_end)))
                 chunk_start = chunk_end
